@@ -1,0 +1,178 @@
+"""Stateful shells over the pure engine: the batched tensor environment (a Gymnasium vector env) and a
+single-game Gymnasium view of it."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+import gymnasium
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+
+from arena.interface.actions import BatchedAction, apply_action
+from arena.interface.functions import NUM_FUNCTIONS, ActionResult, FunctionId
+from arena.interface.observation import ObservationContext, observe, perceive, remember_seen
+from arena.interface.unit_list import NUM_UNIT_FEATURES
+from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
+from arena.scenarios.base import Scenario
+from arena.scenarios.registry import make_scenario
+from arena.sim.state import Score, State, where
+from arena.sim.step import SimParams, run_loops
+from arena.sim.units import unit_table
+
+
+class StepType(enum.IntEnum):
+    """dm_env / pysc2 step types."""
+
+    FIRST = 0
+    MID = 1
+    LAST = 2
+
+
+def _seeds(seed: int | list[int] | None, num_envs: int) -> list[int]:
+    if seed is None:
+        base = int.from_bytes(os.urandom(4), "little")
+        return [base + i for i in range(num_envs)]
+    if isinstance(seed, int):
+        return [seed + i for i in range(num_envs)]
+    seeds = list(seed)
+    if len(seeds) != num_envs:
+        raise ValueError(f"got {len(seeds)} seeds for {num_envs} environments")
+    return [int(s) for s in seeds]
+
+
+class ArenaEnv(gymnasium.vector.VectorEnv):
+    """B games of one scenario stepped together, with tensor observations and actions (the fast path).
+
+    Observations are dicts of tensors with pysc2's names ([B, ...]); actions are `BatchedAction`s (or dicts of
+    their fields). Episodes reset on the step after they end (Gymnasium's next-step autoreset); the reward of a step
+    is the change of score_cumulative[0].
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, scenario: str | Scenario, *, num_envs: int = 1, device: torch.device | str = "cpu",
+                 step_mul: int | None = None, interface: InterfaceFormat | None = None):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
+        spec = self.scenario.spec
+        if spec.num_agents != 1:
+            raise ValueError(f"{spec.id} has {spec.num_agents} players; use the multi-player environment")
+        self.spec_ = spec
+        self.num_envs = num_envs
+        self.device = torch.device(device)
+        self.step_mul = spec.step_mul if step_mul is None else step_mul
+        if self.step_mul < 1:
+            raise ValueError(f"step_mul must be at least 1, got {self.step_mul}")
+        self.interface = interface or InterfaceFormat()
+        self.params = SimParams.create(spec.playable, self.device)
+        self.context = ObservationContext(table=unit_table(self.device), fmt=self.interface,
+                                          geometry=spec.geometry, playable=self.params.bounds, fog=spec.fog)
+        self.single_observation_space = observation_space(self.interface, spec.num_units)
+        self.single_action_space = action_space(self.interface)
+        self.observation_space = self.single_observation_space
+        self.action_space = self.single_action_space
+        self.state: State | None = None
+        self._needs_reset = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None
+              ) -> tuple[dict[str, torch.Tensor], dict]:
+        seeds = torch.tensor(_seeds(seed, self.num_envs), dtype=torch.long, device=self.device)
+        episode = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.state = remember_seen(self.scenario.initial_state(seeds, episode), self.context)
+        self._needs_reset = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        zeros = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        obs = observe(self.state, 0, self.context, torch.full_like(zeros, int(ActionResult.Success)), zeros)
+        return obs, self._info(torch.full_like(zeros, int(StepType.FIRST)), torch.zeros(self.num_envs,
+                                                                                       device=self.device))
+
+    def step(self, actions: BatchedAction | dict[str, torch.Tensor]):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        action = actions if isinstance(actions, BatchedAction) else BatchedAction.make(
+            torch.as_tensor(actions["function"], device=self.device), device=self.device,
+            **{k: torch.as_tensor(v, device=self.device) for k, v in actions.items() if k != "function"})
+        if action.function.shape != (self.num_envs,):
+            raise ValueError(f"expected one function per environment ({self.num_envs}), "
+                             f"got shape {tuple(action.function.shape)}")
+        action = action.to(self.device)
+        spec, state = self.spec_, self.state
+        visible, _ = perceive(state, 0, self.context)
+        acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible)
+        stepped = run_loops(acted, self.params, self.step_mul, self.scenario.loop_rule)
+        fresh = self.scenario.initial_state(state.seed, state.episode + 1)
+        new_state = remember_seen(where(self._needs_reset, fresh, stepped), self.context)
+        terminated = self.scenario.terminated(new_state) & ~self._needs_reset
+        truncated = (new_state.game_loop >= spec.time_limit_loops) & ~terminated & ~self._needs_reset
+        reward = torch.where(self._needs_reset, 0.0,
+                             new_state.score[:, 0, Score.SCORE] - state.score[:, 0, Score.SCORE])
+        step_type = torch.where(self._needs_reset, int(StepType.FIRST),
+                                torch.where(terminated | truncated, int(StepType.LAST), int(StepType.MID)))
+        result = torch.where(self._needs_reset, int(ActionResult.Success), result)
+        last_action = torch.where(self._needs_reset, int(FunctionId.no_op), action.function)
+        self.state = new_state
+        self._needs_reset = terminated | truncated
+        obs = observe(new_state, 0, self.context, result, last_action)
+        return obs, reward, terminated, truncated, self._info(step_type, reward)
+
+    def _info(self, step_type: torch.Tensor, reward: torch.Tensor) -> dict:
+        return {"step_type": step_type, "score": self.state.score[:, 0, Score.SCORE],
+                "discount": torch.where(step_type == int(StepType.LAST), 0.0, 1.0)}
+
+    def close(self, **kwargs) -> None:
+        self.state = None
+
+
+def observation_space(fmt: InterfaceFormat, units: int) -> spaces.Dict:
+    """The Gymnasium space of one game's observation."""
+    S, M = fmt.screen_size, fmt.minimap_size
+    big = np.iinfo(np.int16).max
+    layout = {
+        "available_actions": spaces.MultiBinary(NUM_FUNCTIONS),
+        "player": spaces.Box(0, np.inf, (11,), np.float32),
+        "score_cumulative": spaces.Box(-np.inf, np.inf, (13,), np.float32),
+        "game_loop": spaces.Box(0, np.iinfo(np.int64).max, (), np.int64),
+        "action_result": spaces.Box(0, 1000, (), np.int64),
+        "last_actions": spaces.Box(0, NUM_FUNCTIONS - 1, (), np.int64),
+        "camera": spaces.Box(0, 256, (2,), np.float32),
+    }
+    if fmt.feature_layers:
+        layout["feature_screen"] = spaces.Box(0, big, (len(SCREEN_LAYERS), S, S), np.int16)
+        layout["feature_minimap"] = spaces.Box(0, big, (len(MINIMAP_LAYERS), M, M), np.int16)
+    if fmt.feature_units:
+        layout["feature_units"] = spaces.Box(-np.inf, np.inf, (units, NUM_UNIT_FEATURES), np.float32)
+        layout["feature_units_mask"] = spaces.MultiBinary(units)
+    if fmt.raw_units:
+        layout["raw_units"] = spaces.Box(-np.inf, np.inf, (units, NUM_UNIT_FEATURES), np.float32)
+        layout["raw_units_mask"] = spaces.MultiBinary(units)
+    return spaces.Dict(layout)
+
+
+def action_space(fmt: InterfaceFormat) -> spaces.Dict:
+    """The Gymnasium space of one game's action: a pysc2 function id and every argument type's value."""
+    S, M = fmt.screen_size, fmt.minimap_size
+    return spaces.Dict({
+        "function": spaces.Discrete(NUM_FUNCTIONS),
+        "screen": spaces.MultiDiscrete([S, S]),
+        "minimap": spaces.MultiDiscrete([M, M]),
+        "screen2": spaces.MultiDiscrete([S, S]),
+        "queued": spaces.Discrete(2),
+        "select_point_act": spaces.Discrete(4),
+        "select_add": spaces.Discrete(2),
+        "control_group_act": spaces.Discrete(5),
+        "control_group_id": spaces.Discrete(10),
+        "select_worker": spaces.Discrete(4),
+    })
+
+
+def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu", step_mul: int | None = None,
+         interface: InterfaceFormat | None = None) -> ArenaEnv:
+    """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1")."""
+    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface)
+
+
+__all__ = ["ArenaEnv", "StepType", "make", "observation_space", "action_space"]

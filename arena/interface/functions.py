@@ -1,0 +1,88 @@
+"""The pysc2 functions the engine models, with pysc2's own ids (pysc2 4.0.0 `lib/actions.py`).
+
+Functions the engine does not model are never available. Point arguments are (x, y) in pixels.
+"""
+
+from __future__ import annotations
+
+import enum
+
+NUM_FUNCTIONS = 573
+"""len(pysc2.lib.actions.FUNCTIONS) in pysc2 4.0.0."""
+
+
+class FunctionId(enum.IntEnum):
+    no_op = 0
+    move_camera = 1
+    select_point = 2
+    select_rect = 3
+    select_control_group = 4
+    select_idle_worker = 6
+    select_army = 7
+    Attack_screen = 12
+    Attack_minimap = 13
+    HoldPosition_quick = 274
+    Move_screen = 331
+    Move_minimap = 332
+    Smart_screen = 451
+    Smart_minimap = 452
+    Stop_quick = 453
+
+
+class ArgumentType(enum.Enum):
+    """pysc2's argument types that the modelled functions take, with their sizes (0 = the screen/minimap size)."""
+
+    screen = (0, 0)
+    minimap = (0, 0)
+    screen2 = (0, 0)
+    queued = (2,)
+    control_group_act = (5,)
+    control_group_id = (10,)
+    select_point_act = (4,)
+    select_add = (2,)
+    select_worker = (4,)
+
+
+FUNCTION_ARGUMENTS: dict[FunctionId, tuple[ArgumentType, ...]] = {
+    FunctionId.no_op: (),
+    FunctionId.move_camera: (ArgumentType.minimap,),
+    FunctionId.select_point: (ArgumentType.select_point_act, ArgumentType.screen),
+    FunctionId.select_rect: (ArgumentType.select_add, ArgumentType.screen, ArgumentType.screen2),
+    FunctionId.select_control_group: (ArgumentType.control_group_act, ArgumentType.control_group_id),
+    FunctionId.select_idle_worker: (ArgumentType.select_worker,),
+    FunctionId.select_army: (ArgumentType.select_add,),
+    FunctionId.Attack_screen: (ArgumentType.queued, ArgumentType.screen),
+    FunctionId.Attack_minimap: (ArgumentType.queued, ArgumentType.minimap),
+    FunctionId.HoldPosition_quick: (ArgumentType.queued,),
+    FunctionId.Move_screen: (ArgumentType.queued, ArgumentType.screen),
+    FunctionId.Move_minimap: (ArgumentType.queued, ArgumentType.minimap),
+    FunctionId.Smart_screen: (ArgumentType.queued, ArgumentType.screen),
+    FunctionId.Smart_minimap: (ArgumentType.queued, ArgumentType.minimap),
+    FunctionId.Stop_quick: (ArgumentType.queued,),
+}
+
+ALWAYS_AVAILABLE = (FunctionId.no_op, FunctionId.move_camera, FunctionId.select_point, FunctionId.select_rect,
+                    FunctionId.select_control_group)
+"""pysc2: these are available whatever the state."""
+UNIT_COMMANDS = (FunctionId.Attack_screen, FunctionId.Attack_minimap, FunctionId.HoldPosition_quick,
+                 FunctionId.Move_screen, FunctionId.Move_minimap, FunctionId.Smart_screen,
+                 FunctionId.Smart_minimap, FunctionId.Stop_quick)
+"""Available when the selection holds an own unit that can move."""
+
+ABILITY_MOVE = 3794
+ABILITY_ATTACK = 3674
+ABILITY_HOLD = 3793
+"""pysc2's general ability ids, reported as the order ids of feature units."""
+
+
+class ActionResult(enum.IntEnum):
+    """pysc2's ActionResult codes that the engine reports (s2clientprotocol error.proto)."""
+
+    Success = 1
+    Error = 3
+    CantQueueThatOrder = 4
+    NotEnoughMinerals = 6
+    CouldntReachTarget = 42
+    InvalidTarget = 62
+    InvalidAvailableAction = 214
+    """Not a protocol code: the function was not in available_actions (pysc2 raises or no-ops there)."""

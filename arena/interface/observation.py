@@ -1,0 +1,102 @@
+"""A player's batched observation: pysc2's keys and layouts as tensors, from what that player can see."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from arena.interface.actions import available_actions
+from arena.interface.features import minimap_layers, screen_layers
+from arena.interface.fog import units_in_sight, visibility_states, visible_cells
+from arena.interface.selection import army_units, idle_workers
+from arena.interface.unit_list import unit_list
+from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
+from arena.sim.state import State
+from arena.sim.units import UnitTable
+
+PLAYER_FIELDS = 11
+"""pysc2's `player` vector: player_id, minerals, vespene, food_used, food_cap, food_army, food_workers,
+idle_worker_count, army_count, warp_gate_count, larva_count."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ObservationContext:
+    """Constants of a scenario and interface format that observations need."""
+
+    table: UnitTable
+    fmt: InterfaceFormat
+    geometry: MapGeometry
+    playable: torch.Tensor  # [4] playable rectangle in map units
+    fog: bool
+
+    @property
+    def cells(self) -> tuple[int, int]:
+        return int(self.geometry.height), int(self.geometry.width)
+
+
+def perceive(state: State, player: int, ctx: ObservationContext) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `player` sees: (visible units [B, U], visibility [B, H, W] pysc2 states). Also returns with fog off."""
+    B = state.batch_size
+    if not ctx.fog:
+        return state.unit_alive, torch.full((B,) + ctx.cells, 2, dtype=torch.long, device=state.device)
+    visible = visible_cells(state, player, ctx.table, ctx.cells)
+    return units_in_sight(state, player, visible), visibility_states(visible, state.explored[:, player] | visible)
+
+
+def remember_seen(state: State, ctx: ObservationContext) -> State:
+    """Add what every agent player sees now to what it has explored (fog of war's "seen" state)."""
+    if not ctx.fog:
+        return state
+    seen = torch.stack([visible_cells(state, p, ctx.table, ctx.cells) for p in range(state.num_agents)], dim=1)
+    return state.replace(explored=state.explored | seen)
+
+
+def player_vector(state: State, player: int, table: UnitTable) -> torch.Tensor:
+    """[B, 11] pysc2's `player` observation."""
+    own = state.unit_alive & (state.unit_owner == player)
+    supply = torch.where(own, table.supply[state.unit_type], 0.0)
+    workers = own & table.worker[state.unit_type]
+    B = state.batch_size
+    vector = torch.zeros(B, PLAYER_FIELDS, device=state.device)
+    vector[:, 0] = player + 1
+    vector[:, 3] = supply.sum(dim=1).ceil()
+    vector[:, 5] = torch.where(workers, 0.0, supply).sum(dim=1).ceil()
+    vector[:, 6] = workers.sum(dim=1).float()
+    vector[:, 7] = idle_workers(state, player, table).sum(dim=1).float()
+    vector[:, 8] = army_units(state, player, table).sum(dim=1).float()
+    return vector
+
+
+def observe(state: State, player: int, ctx: ObservationContext, action_result: torch.Tensor,
+            last_action: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The observation of `player` as a dict of tensors with pysc2's names."""
+    fmt, table = ctx.fmt, ctx.table
+    visible, visibility = perceive(state, player, ctx)
+    camera = state.camera[:, player]
+    screen_px = world_to_screen(state.unit_pos, camera, fmt)
+    radius_px = table.radius[state.unit_type] * fmt.pixels_per_unit
+    on_screen = visible & ((screen_px + radius_px[..., None] >= 0)
+                           & (screen_px - radius_px[..., None] < fmt.screen_size)).all(dim=-1)
+    obs = {
+        "available_actions": available_actions(state, player, table),
+        "player": player_vector(state, player, table),
+        "score_cumulative": state.score[:, player],
+        "game_loop": state.game_loop,
+        "action_result": action_result,
+        "last_actions": last_action,
+        "camera": camera,
+    }
+    if fmt.feature_layers:
+        obs["feature_screen"] = screen_layers(state, player, table, fmt, visible, visibility, ctx.playable, screen_px)
+        obs["feature_minimap"] = minimap_layers(state, player, table, fmt, ctx.geometry, visible, visibility,
+                                                ctx.playable)
+    if fmt.feature_units:
+        obs["feature_units"] = unit_list(state, player, table, on_screen, screen_px, fmt.pixels_per_unit, on_screen)
+        obs["feature_units_mask"] = on_screen
+    if fmt.raw_units:
+        minimap_px = world_to_minimap(state.unit_pos, fmt, ctx.geometry)
+        obs["raw_units"] = unit_list(state, player, table, visible, minimap_px, minimap_scale(fmt, ctx.geometry),
+                                     on_screen)
+        obs["raw_units_mask"] = visible
+    return obs

@@ -1,0 +1,82 @@
+"""What a scenario is: its constants (`ScenarioSpec`) and three pure functions over the State: spawn the units of a
+new episode, apply the map's rules after every game loop, and say when an episode is over."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+
+import torch
+
+from arena.interface.view import MapGeometry
+from arena.sim.state import State, empty_state
+from arena.sim.units import LOOPS_PER_GAME_SECOND
+
+MINI_GAME_CAMERA_BOUNDS = (10.0, 8.0, 54.0, 44.0)
+"""All seven mini-game maps (minigames.md)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ScenarioSpec:
+    """Constants of a scenario."""
+
+    name: str
+    """Name without version, e.g. "MoveToBeacon"."""
+    version: int
+    """Bumped whenever the rules change, so results stay comparable."""
+    description: str
+    num_units: int
+    """Unit slots per game."""
+    playable: tuple[float, float, float, float]
+    """The playable rectangle (x0, y0, x1, y1) in map units."""
+    camera_start: tuple[float, float]
+    time_limit_s: float
+    """Episode length in game seconds (16 game loops each)."""
+    num_agents: int = 1
+    map_size: tuple[int, int] = (64, 64)
+    """(width, height) in map cells."""
+    camera_bounds: tuple[float, float, float, float] = MINI_GAME_CAMERA_BOUNDS
+    fog: bool = False
+    step_mul: int = 8
+    """pysc2's mini-game default."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-v{self.version}"
+
+    @property
+    def time_limit_loops(self) -> int:
+        return int(round(self.time_limit_s * LOOPS_PER_GAME_SECOND))
+
+    @property
+    def geometry(self) -> MapGeometry:
+        return MapGeometry(width=float(self.map_size[0]), height=float(self.map_size[1]),
+                           camera_bounds=self.camera_bounds)
+
+
+class Scenario(abc.ABC):
+    """A map's rules. Implementations are stateless: everything lives in the State."""
+
+    spec: ScenarioSpec
+
+    @abc.abstractmethod
+    def spawn(self, state: State) -> State:
+        """Place the units of a new episode into an empty state whose seed and episode are set."""
+
+    @abc.abstractmethod
+    def loop_rule(self, state: State, died: torch.Tensor) -> State:
+        """After every game loop: rewards (score), respawns, waves. `died` [B, U] are this loop's deaths."""
+
+    def terminated(self, state: State) -> torch.Tensor:
+        """[B] bool: the episode ended before its time limit."""
+        return torch.zeros(state.batch_size, dtype=torch.bool, device=state.device)
+
+    def initial_state(self, seed: torch.Tensor, episode: torch.Tensor) -> State:
+        """The first state of an episode for each game: seed and episode [B] long."""
+        spec = self.spec
+        state = empty_state(batch=seed.shape[0], units=spec.num_units, agents=spec.num_agents,
+                            cells=(spec.map_size[1], spec.map_size[0]), device=seed.device)
+        camera = torch.tensor(spec.camera_start, dtype=torch.float32, device=seed.device)
+        state = state.replace(seed=seed, episode=episode,
+                              camera=camera.expand(seed.shape[0], spec.num_agents, 2).clone())
+        return self.spawn(state)

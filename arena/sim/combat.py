@@ -1,0 +1,83 @@
+"""Weapons: cooldowns, range, armor, bonus damage by attribute, shields, Baneling splash, deaths, Zerg regeneration.
+
+Rules (units.md): damage after armor is at least 0.5; bonus damage applies by attribute; shields absorb before HP
+and ignore armor; Banelings deal splash in a radius and die.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from arena.sim.geometry import Pairs, gather_pair, gather_units
+from arena.sim.state import State
+from arena.sim.units import UnitTable
+
+MIN_DAMAGE = 0.5
+
+
+def hit_damage(table: UnitTable, attacker: torch.Tensor, victim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Damage of one attack of `attacker` types on `victim` types (broadcasting): (before armor, after armor).
+
+    An attack of several hits (Zealot 8 x2) loses the armor on each hit.
+    """
+    bonus = (table.bonus_attribute[attacker] & table.attributes[victim]) != 0
+    per_hit = table.damage[attacker] + torch.where(bonus, table.bonus_damage[attacker], 0.0)
+    hits = table.attacks[attacker]
+    after_armor = torch.clamp(per_hit - table.armor[victim], min=MIN_DAMAGE)
+    return per_hit * hits, after_armor * hits
+
+
+def apply_damage(hp: torch.Tensor, shields: torch.Tensor, raw: torch.Tensor, armored: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shields take raw damage first; what gets through is reduced by armor in proportion. All [B, U]."""
+    to_shields = torch.minimum(shields, raw)
+    through = torch.where(raw > 0, (raw - to_shields) / raw.clamp(min=1e-6), 0.0)
+    return hp - armored * through, shields - to_shields
+
+
+def fire_weapons(state: State, table: UnitTable, geo: Pairs) -> State:
+    """Units whose weapon is ready and whose target is in range attack; damage lands in the same game loop."""
+    kind = state.unit_type
+    target = state.unit_target
+    in_range = (target >= 0) & (gather_pair(geo.edge, target) <= table.range[kind])
+    firing = state.unit_alive & in_range & (state.unit_cooldown <= 0.0) & gather_units(state.unit_alive, target)
+    suicide = table.suicide[kind]
+
+    # Single-target weapons: sum every attacker's damage on its target.
+    direct = firing & ~suicide
+    raw, armored = hit_damage(table, kind, gather_units(kind, target))
+    B, U = kind.shape
+    slot = target.clamp(min=0)
+    total_raw = torch.zeros(B, U, device=kind.device).scatter_add_(1, slot, torch.where(direct, raw, 0.0))
+    total_armored = torch.zeros(B, U, device=kind.device).scatter_add_(1, slot, torch.where(direct, armored, 0.0))
+
+    # Splash weapons (Baneling): every enemy whose circle the blast reaches, centred on the attacker.
+    blast = firing & suicide
+    reach = table.splash_radius[kind][:, :, None] + table.radius[kind][:, None, :]
+    caught = blast[:, :, None] & geo.hostile & (geo.dist <= reach)
+    splash_raw, splash_armored = hit_damage(table, kind[:, :, None], kind[:, None, :])
+    total_raw = total_raw + torch.where(caught, splash_raw, 0.0).sum(dim=1)
+    total_armored = total_armored + torch.where(caught, splash_armored, 0.0).sum(dim=1)
+
+    hp, shields = apply_damage(state.unit_hp, state.unit_shields, total_raw, total_armored)
+    alive = state.unit_alive & (hp > 0) & ~blast
+    return state.replace(
+        unit_hp=hp, unit_shields=shields, unit_alive=alive,
+        unit_cooldown=next_cooldown(state.unit_cooldown, firing, table.cooldown[kind]),
+    )
+
+
+def next_cooldown(cooldown: torch.Tensor, firing: torch.Tensor, weapon_cooldown: torch.Tensor) -> torch.Tensor:
+    """Advance weapon cooldowns [B, U] by one game loop, carrying the fraction of a loop between attacks.
+
+    A Marine's 13.66-loop cooldown then fires after 14, 14, 13, ... loops: 13.66 on average, as in the game.
+    A unit that is ready and waiting keeps no credit.
+    """
+    return torch.where(firing, cooldown + weapon_cooldown - 1.0, torch.where(cooldown > 0, cooldown - 1.0, 0.0))
+
+
+def regenerate(state: State, table: UnitTable) -> State:
+    """Zerg units regain HP slowly."""
+    kind = state.unit_type
+    hp = torch.minimum(state.unit_hp + table.regen[kind], table.max_hp[kind])
+    return state.replace(unit_hp=torch.where(state.unit_alive, hp, state.unit_hp))

@@ -1,0 +1,88 @@
+"""Movement at unit speed towards each unit's goal, and collisions: units do not overlap, they push apart and slide
+around each other (SMAX's `_push_units_away`, for circles of StarCraft II radii)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from arena.sim.geometry import Pairs, gather_pair, gather_units, unit_radius
+from arena.sim.orders import current_order
+from arena.sim.state import Order, State
+from arena.sim.units import UnitTable
+
+ARRIVAL_DISTANCE = 0.1
+"""A move order is done within this distance of its point."""
+CROWD_ARRIVAL_DISTANCE = 1.5
+"""...or within this distance when collisions keep the unit from getting closer (a group moving to one point)."""
+
+
+def movement_goal(state: State, table: UnitTable, geo: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each unit wants to go this loop and how far it wants to travel: ([B, U, 2], [B, U])."""
+    kind, order = state.unit_type, current_order(state)
+    target = state.unit_target
+    engaging = target >= 0
+    target_pos = gather_units(state.unit_pos, target)
+    chase = gather_pair(geo.edge, target) - table.range[kind]  # how far out of weapon range the target is
+    order_pos = state.order_pos[:, :, 0]
+    walking = (order == int(Order.MOVE)) | (order == int(Order.ATTACK_MOVE))
+    to_order = torch.linalg.vector_norm(order_pos - state.unit_pos, dim=-1)
+    goal = torch.where(engaging[..., None], target_pos, order_pos)
+    wanted = torch.where(engaging, chase.clamp(min=0), torch.where(walking, to_order, 0.0))
+    # Units on hold position or without legs never move.
+    wanted = torch.where((order == int(Order.HOLD)) | ~table.mobile[kind] | ~state.unit_alive, 0.0, wanted)
+    return goal, wanted
+
+
+def move_units(state: State, table: UnitTable, geo: Pairs) -> State:
+    goal, wanted = movement_goal(state, table, geo)
+    offset = goal - state.unit_pos
+    length = torch.linalg.vector_norm(offset, dim=-1).clamp(min=1e-6)
+    step = torch.minimum(wanted, table.speed[state.unit_type])
+    return state.replace(unit_pos=state.unit_pos + offset * (step / length)[..., None])
+
+
+def _tie_direction(U: int, device: torch.device) -> torch.Tensor:
+    """[U, U, 2] a fixed direction for pairs at the same point, antisymmetric so the pair separates."""
+    i = torch.arange(U, device=device, dtype=torch.float32)
+    angle = (i[:, None] * 2.399963 + i[None, :] * 2.399963) % (2 * math.pi)
+    direction = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)
+    sign = torch.where(i[:, None] < i[None, :], 1.0, -1.0)
+    return direction * sign[..., None]
+
+
+def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> State:
+    """Push overlapping ground units apart (each moves half the overlap), then keep them in `bounds` [4]."""
+    pos = state.unit_pos
+    radius = unit_radius(state, table)
+    solid = table.collides[state.unit_type] & state.unit_alive
+    delta = pos[:, None, :, :] - pos[:, :, None, :]
+    dist = torch.linalg.vector_norm(delta, dim=-1)
+    overlap = radius[:, :, None] + radius[:, None, :] - dist
+    U = pos.shape[1]
+    eye = torch.eye(U, dtype=torch.bool, device=pos.device)
+    touching = solid[:, :, None] & solid[:, None, :] & (overlap > 0) & ~eye
+    direction = torch.where((dist > 1e-6)[..., None], delta / dist.clamp(min=1e-6)[..., None],
+                            _tie_direction(U, pos.device))
+    push = (direction * torch.where(touching, overlap * 0.5, 0.0)[..., None]).sum(dim=2)
+    new_pos = pos - push
+    low, high = bounds[:2] + radius[..., None], bounds[2:] - radius[..., None]
+    new_pos = torch.where(solid[..., None], torch.minimum(torch.maximum(new_pos, low), high), new_pos)
+    return state.replace(unit_pos=new_pos)
+
+
+def arrivals(state: State, before: torch.Tensor, table: UnitTable) -> torch.Tensor:
+    """[B, U] units whose move or attack-move order is done this loop.
+
+    `before` [B, U, 2] are the positions at the start of the loop: a unit near its point that collisions kept from
+    making progress has arrived too, as a group sent to one point stops around it in StarCraft II.
+    """
+    order = current_order(state)
+    walking = (order == int(Order.MOVE)) | ((order == int(Order.ATTACK_MOVE)) & (state.unit_target < 0))
+    point = state.order_pos[:, :, 0]
+    now = torch.linalg.vector_norm(point - state.unit_pos, dim=-1)
+    then = torch.linalg.vector_norm(point - before, dim=-1)
+    stuck = (then - now) < 0.25 * table.speed[state.unit_type]
+    done = (now <= ARRIVAL_DISTANCE) | (stuck & (now <= CROWD_ARRIVAL_DISTANCE))
+    return walking & done & state.unit_alive

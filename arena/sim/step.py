@@ -1,0 +1,87 @@
+"""One game loop of the engine: a pipeline of small pure passes over the State."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import torch
+
+from arena.sim.combat import fire_weapons, regenerate
+from arena.sim.geometry import pairs
+from arena.sim.movement import arrivals, move_units, separate_units
+from arena.sim.orders import attack_order_target_alive, current_order, pop_orders
+from arena.sim.state import Order, Owner, Score, State
+from arena.sim.targeting import acquire_targets
+from arena.sim.units import UnitTable, unit_table
+
+LoopRule = Callable[[State, torch.Tensor], State]
+"""A scenario's per-loop rule: (state after the loop, units that died in it [B, U]) -> state."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SimParams:
+    """What the engine needs besides the state: unit data and the playable area."""
+
+    table: UnitTable
+    bounds: torch.Tensor  # [4] playable rectangle (x0, y0, x1, y1) in map units
+
+    @staticmethod
+    def create(bounds: tuple[float, float, float, float], device: torch.device | str = "cpu") -> "SimParams":
+        return SimParams(table=unit_table(torch.device(device)),
+                         bounds=torch.tensor(bounds, dtype=torch.float32, device=device))
+
+
+def finish_dead_targets(state: State) -> State:
+    """Attack orders whose target has died are done."""
+    done = (current_order(state) == int(Order.ATTACK_UNIT)) & ~attack_order_target_alive(state)
+    return pop_orders(state, done)
+
+
+def record_kills(state: State, died: torch.Tensor, table: UnitTable) -> State:
+    """Add the value of the units each player killed this loop to its killed_value_units."""
+    value = torch.where(died, table.value[state.unit_type], 0.0)
+    lost_by_1 = torch.where(state.unit_owner == int(Owner.PLAYER_1), value, 0.0).sum(dim=1)
+    lost_by_2 = torch.where(state.unit_owner == int(Owner.PLAYER_2), value, 0.0).sum(dim=1)
+    score = state.score.clone()
+    score[:, 0, Score.KILLED_VALUE_UNITS] += lost_by_2
+    score[:, 1, Score.KILLED_VALUE_UNITS] += lost_by_1
+    return state.replace(score=score)
+
+
+def forget_dead(state: State) -> State:
+    """Dead units leave selections, control groups and orders."""
+    alive = state.unit_alive
+    return state.replace(
+        selected=state.selected & alive[:, None, :],
+        control_groups=state.control_groups & alive[:, None, None, :],
+        order_kind=torch.where(alive[:, :, None], state.order_kind, 0),
+        unit_target=torch.where(alive, state.unit_target, -1),
+    )
+
+
+def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
+    """Advance every game by one game loop. Returns the new state and the units that died in it [B, U]."""
+    table = params.table
+    alive_before, pos_before = state.unit_alive, state.unit_pos
+    state = finish_dead_targets(state)
+    geo = pairs(state, table)
+    state = acquire_targets(state, table, geo)
+    state = fire_weapons(state, table, geo)
+    state = move_units(state, table, geo)
+    state = separate_units(state, table, params.bounds)
+    state = pop_orders(state, arrivals(state, pos_before, table))
+    state = regenerate(state, table)
+    died = alive_before & ~state.unit_alive
+    state = record_kills(state, died, table)
+    state = forget_dead(state)
+    return state.replace(game_loop=state.game_loop + 1), died
+
+
+def run_loops(state: State, params: SimParams, loops: int, rule: LoopRule | None = None) -> State:
+    """Advance `loops` game loops, applying the scenario's `rule` after each one."""
+    for _ in range(loops):
+        state, died = game_loop(state, params)
+        if rule is not None:
+            state = rule(state, died)
+    return state

@@ -104,8 +104,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         visible, _ = perceive(state, 0, self.context)
         acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible)
         stepped = run_loops(acted, self.params, self.step_mul, self.scenario.loop_rule)
-        fresh = self.scenario.initial_state(state.seed, state.episode + 1)
-        new_state = remember_seen(where(self._needs_reset, fresh, stepped), self.context)
+        new_state = remember_seen(self._autoreset(stepped), self.context)
         terminated = self.scenario.terminated(new_state) & ~self._needs_reset
         truncated = (new_state.game_loop >= spec.time_limit_loops) & ~terminated & ~self._needs_reset
         reward = torch.where(self._needs_reset, 0.0,
@@ -118,6 +117,14 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         self._needs_reset = terminated | truncated
         obs = observe(new_state, 0, self.context, result, last_action)
         return obs, reward, terminated, truncated, self._info(step_type, reward)
+
+    def _autoreset(self, stepped: State) -> State:
+        """Games whose episode ended on the previous step begin a new one (their action was ignored).
+        A new episode's spawn is built only on steps where some game needs one."""
+        if not bool(self._needs_reset.any()):
+            return stepped
+        fresh = self.scenario.initial_state(self.state.seed, self.state.episode + 1)
+        return where(self._needs_reset, fresh, stepped)
 
     def _info(self, step_type: torch.Tensor, reward: torch.Tensor) -> dict:
         return {"step_type": step_type, "score": self.state.score[:, 0, Score.SCORE],
@@ -169,10 +176,39 @@ def action_space(fmt: InterfaceFormat) -> spaces.Dict:
     })
 
 
+class ArenaSingleEnv(gymnasium.Env):
+    """One game as a plain Gymnasium environment with numpy observations (a view of a one-game `ArenaEnv`)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, scenario: str | Scenario, *, step_mul: int | None = None,
+                 interface: InterfaceFormat | None = None):
+        self.batched = ArenaEnv(scenario, num_envs=1, step_mul=step_mul, interface=interface)
+        self.observation_space = self.batched.single_observation_space
+        self.action_space = self.batched.single_action_space
+
+    def _numpy(self, obs: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        return {key: obs[key][0].cpu().numpy().astype(space.dtype)
+                for key, space in self.observation_space.spaces.items()}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is None:
+            seed = int(self.np_random.integers(0, 2**31 - 1))
+        obs, info = self.batched.reset(seed=[seed])
+        return self._numpy(obs), {key: value[0].item() for key, value in info.items()}
+
+    def step(self, action: dict):
+        batched = {key: torch.as_tensor(np.asarray(value))[None] for key, value in action.items()}
+        obs, reward, terminated, truncated, info = self.batched.step(batched)
+        return (self._numpy(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]),
+                {key: value[0].item() for key, value in info.items()})
+
+
 def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu", step_mul: int | None = None,
          interface: InterfaceFormat | None = None) -> ArenaEnv:
     """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1")."""
     return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface)
 
 
-__all__ = ["ArenaEnv", "StepType", "make", "observation_space", "action_space"]
+__all__ = ["ArenaEnv", "ArenaSingleEnv", "StepType", "make", "observation_space", "action_space"]

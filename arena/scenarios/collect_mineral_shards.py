@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
-from arena.scenarios.spawn import distance_to_nearest, first_valid, place, points_in_rect, slot_range
+from arena.scenarios.spawn import any_true, distance_to_nearest, first_valid, place, points_in_rect, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
 from arena.sim.units import UnitType, unit_table
@@ -59,5 +59,7 @@ class CollectMineralShards(Scenario):
         state = state.replace(score=score, unit_alive=alive)
         cleared = ~alive[:, MARINES:].any(dim=1)
         state = state.replace(wave=state.wave + cleared.long())
+        if not any_true(cleared):
+            return state
         return place(state, slot_range(state, MARINES, SHARDS), UnitType.MINERAL_SHARD, Owner.NEUTRAL,
                      shard_points(state), where=cleared[:, None].expand(-1, SHARDS))

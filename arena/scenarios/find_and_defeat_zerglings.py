@@ -8,7 +8,7 @@ import math
 import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
-from arena.scenarios.spawn import choose_sites, distance_to_nearest, lattice_sites, place, slot_range
+from arena.scenarios.spawn import any_true, choose_sites, distance_to_nearest, lattice_sites, place, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
 from arena.sim.units import UnitType
@@ -95,6 +95,8 @@ class FindAndDefeatZerglings(Scenario):
         state = state.replace(score=score)
         cleared = ~state.unit_alive[:, MARINES:].any(dim=1) & state.unit_alive[:, :MARINES].any(dim=1)
         state = state.replace(wave=state.wave + cleared.long())
+        if not any_true(cleared):
+            return state
         positions, found = respawned_zerglings(state)
         return place(state, slot_range(state, MARINES, ZERGLINGS), UnitType.ZERGLING, Owner.PLAYER_2, positions,
                      where=found & cleared[:, None])

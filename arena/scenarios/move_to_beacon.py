@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
-from arena.scenarios.spawn import first_valid, place, points_in_rect, slot_range
+from arena.scenarios.spawn import any_true, first_valid, place, points_in_rect, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
 from arena.sim.units import UnitType
@@ -53,6 +53,8 @@ class MoveToBeacon(Scenario):
         score = state.score.clone()
         score[:, 0, Score.SCORE] += reached.float()
         state = state.replace(score=score, wave=state.wave + reached.long())
+        if not any_true(reached):
+            return state
         new_beacon = beacon_point(state, marine)
         pos = state.unit_pos.clone()
         pos[:, BEACON] = torch.where(reached[:, None], new_beacon, beacon)

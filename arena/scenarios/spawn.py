@@ -12,6 +12,12 @@ from arena.sim.state import Owner, State
 from arena.sim.units import UnitType, unit_table
 
 
+def any_true(mask: torch.Tensor) -> bool:
+    """Whether any game needs a respawn. Respawns are rare, so their (costly) work runs only when one is due;
+    the check itself stays vectorised. This is the one host sync the rules make per game loop."""
+    return bool(mask.any())
+
+
 def place(state: State, slots: torch.Tensor, unit_type: UnitType, owner: Owner, pos: torch.Tensor,
           where: torch.Tensor | None = None, hp: torch.Tensor | None = None) -> State:
     """Create units of one type in `slots` [B, N] (slot indices) at `pos` [B, N, 2].

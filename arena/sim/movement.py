@@ -3,6 +3,7 @@ around each other (SMAX's `_push_units_away`, for circles of StarCraft II radii)
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -43,6 +44,7 @@ def move_units(state: State, table: UnitTable, geo: Pairs) -> State:
     return state.replace(unit_pos=state.unit_pos + offset * (step / length)[..., None])
 
 
+@functools.lru_cache(maxsize=32)
 def _tie_direction(U: int, device: torch.device) -> torch.Tensor:
     """[U, U, 2] a fixed direction for pairs at the same point, antisymmetric so the pair separates."""
     i = torch.arange(U, device=device, dtype=torch.float32)
@@ -50,6 +52,12 @@ def _tie_direction(U: int, device: torch.device) -> torch.Tensor:
     direction = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)
     sign = torch.where(i[:, None] < i[None, :], 1.0, -1.0)
     return direction * sign[..., None]
+
+
+@functools.lru_cache(maxsize=32)
+def _not_self(U: int, device: torch.device) -> torch.Tensor:
+    """[U, U] bool: i != j."""
+    return ~torch.eye(U, dtype=torch.bool, device=device)
 
 
 def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> State:
@@ -61,8 +69,7 @@ def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> Stat
     dist = torch.linalg.vector_norm(delta, dim=-1)
     overlap = radius[:, :, None] + radius[:, None, :] - dist
     U = pos.shape[1]
-    eye = torch.eye(U, dtype=torch.bool, device=pos.device)
-    touching = solid[:, :, None] & solid[:, None, :] & (overlap > 0) & ~eye
+    touching = solid[:, :, None] & solid[:, None, :] & (overlap > 0) & _not_self(U, pos.device)
     direction = torch.where((dist > 1e-6)[..., None], delta / dist.clamp(min=1e-6)[..., None],
                             _tie_direction(U, pos.device))
     push = (direction * torch.where(touching, overlap * 0.5, 0.0)[..., None]).sum(dim=2)

@@ -32,10 +32,9 @@ class SimParams:
                          bounds=torch.tensor(bounds, dtype=torch.float32, device=device))
 
 
-def finish_dead_targets(state: State) -> State:
-    """Attack orders whose target has died are done."""
-    done = (current_order(state) == int(Order.ATTACK_UNIT)) & ~attack_order_target_alive(state)
-    return pop_orders(state, done)
+def dead_targets(state: State) -> torch.Tensor:
+    """[B, U] units whose attack order's target has died: that order is done."""
+    return (current_order(state) == int(Order.ATTACK_UNIT)) & ~attack_order_target_alive(state)
 
 
 def record_kills(state: State, died: torch.Tensor, table: UnitTable) -> State:
@@ -64,13 +63,12 @@ def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
     """Advance every game by one game loop. Returns the new state and the units that died in it [B, U]."""
     table = params.table
     alive_before, pos_before = state.unit_alive, state.unit_pos
-    state = finish_dead_targets(state)
     geo = pairs(state, table)
     state = acquire_targets(state, table, geo)
     state = fire_weapons(state, table, geo)
     state = move_units(state, table, geo)
     state = separate_units(state, table, params.bounds)
-    state = pop_orders(state, arrivals(state, pos_before, table))
+    state = pop_orders(state, arrivals(state, pos_before, table) | dead_targets(state))
     state = regenerate(state, table)
     died = alive_before & ~state.unit_alive
     state = record_kills(state, died, table)

@@ -1,0 +1,138 @@
+"""The `arena` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+from tqdm import tqdm
+
+import arena
+from agents.registry import agent_names, make_agent
+from agents.rollout import EpisodeScores, play_episodes
+from arena.interface.view import InterfaceFormat
+from arena.scenarios.registry import make_scenario, resolve_id
+
+
+def _device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"arena: device {name!r} asked for, but CUDA is not available on this machine")
+    return torch.device(name)
+
+
+def command_scenarios(args: argparse.Namespace) -> int:
+    for scenario_id in arena.scenario_ids():
+        spec = make_scenario(scenario_id).spec
+        print(f"{scenario_id:34s} {spec.num_agents} player{'s' if spec.num_agents > 1 else ' '}  "
+              f"{spec.time_limit_s:5.0f} s  {spec.description}")
+    return 0
+
+
+def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.device) -> list[float]:
+    scores: list[float] = []
+    batch = max(1, min(args.episodes, args.batch))
+    with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
+              disable=args.quiet) as bar:
+        while len(scores) < args.episodes:
+            n = min(batch, args.episodes - len(scores))
+            env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul)
+            agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
+            done_before = len(scores)
+            last = [0]
+
+            def progress(finished: int, total: int) -> None:
+                bar.update(finished - last[0])
+                last[0] = finished
+
+            result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before, on_step=progress)
+            scores.extend(result.scores)
+    return scores
+
+
+def command_play(args: argparse.Namespace) -> int:
+    try:
+        scenario_id = resolve_id(args.scenario)
+        make_agent(args.agent, scenario_id, seed=args.seed)
+    except (KeyError, ValueError) as error:
+        print(f"arena play: {error.args[0]}", file=sys.stderr)
+        return 2
+    if args.episodes < 1:
+        print(f"arena play: --episodes must be at least 1, got {args.episodes}", file=sys.stderr)
+        return 2
+    device = _device(args.device)
+    start = time.perf_counter()
+    scores = _play_rounds(args, scenario_id, device)
+    elapsed = time.perf_counter() - start
+    mean = sum(scores) / len(scores)
+    std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    if args.json:
+        print(json.dumps({"scenario": scenario_id, "agent": args.agent, "scores": scores, "mean": mean,
+                          "std": std}))
+        return 0
+    for i, score in enumerate(scores):
+        print(f"episode {i + 1:3d}  score {score:g}")
+    print(f"{scenario_id}  agent {args.agent}  episodes {len(scores)}  mean {mean:.2f}  std {std:.2f}  "
+          f"({elapsed:.1f} s)")
+    return 0
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    device = _device(args.device)
+    ids = [resolve_id(s) for s in args.scenarios] if args.scenarios else arena.scenario_ids()
+    fmt = InterfaceFormat() if args.layers else InterfaceFormat(feature_layers=False)
+    print(f"{'scenario':34s} {'envs':>6s} {'env-steps/s':>12s}   ({device}, no_op actions, "
+          f"{'feature layers' if args.layers else 'unit lists only'})")
+    for scenario_id in ids:
+        env = arena.make(scenario_id, num_envs=args.num_envs, device=device, interface=fmt)
+        env.reset(seed=0)
+        noop = arena.BatchedAction.no_op(args.num_envs, device)
+        for _ in range(2):
+            env.step(noop)
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            env.step(noop)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rate = args.num_envs * args.steps / (time.perf_counter() - start)
+        print(f"{scenario_id:34s} {args.num_envs:6d} {rate:12.0f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arena", description="A StarCraft-like arena for multi-agent RL.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("scenarios", help="list the scenarios").set_defaults(run=command_scenarios)
+
+    play = sub.add_parser("play", help="play episodes of a scenario with an agent and print the scores")
+    play.add_argument("scenario", help="scenario id or name, e.g. MoveToBeacon (see `arena scenarios`)")
+    play.add_argument("--agent", default="scripted", help=f"one of {', '.join(agent_names())}")
+    play.add_argument("--episodes", type=int, default=10)
+    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--device", default="cpu", help="cpu or cuda")
+    play.add_argument("--step-mul", type=int, default=None, help="game loops per agent step (default: scenario's)")
+    play.add_argument("--batch", type=int, default=64, help="games played side by side")
+    play.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
+    play.add_argument("--quiet", action="store_true", help="no progress bar")
+    play.set_defaults(run=command_play)
+
+    bench = sub.add_parser("bench", help="print env-steps per second of the batched engine")
+    bench.add_argument("scenarios", nargs="*", help="scenario ids (default: all)")
+    bench.add_argument("--num-envs", type=int, default=256)
+    bench.add_argument("--steps", type=int, default=20)
+    bench.add_argument("--device", default="cpu")
+    bench.add_argument("--layers", action="store_true", help="render feature layers too")
+    bench.set_defaults(run=command_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

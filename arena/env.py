@@ -103,7 +103,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         spec, state = self.spec_, self.state
         visible, _ = perceive(state, 0, self.context)
         acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible)
-        stepped = run_loops(acted, self.params, self.step_mul, self.scenario.loop_rule)
+        stepped = run_loops(acted, self.params, self.step_mul, self._loop_rule)
         new_state = remember_seen(self._autoreset(stepped), self.context)
         terminated = self.scenario.terminated(new_state) & ~self._needs_reset
         truncated = (new_state.game_loop >= spec.time_limit_loops) & ~terminated & ~self._needs_reset
@@ -118,6 +118,11 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         obs = observe(new_state, 0, self.context, result, last_action)
         return obs, reward, terminated, truncated, self._info(step_type, reward)
 
+    def _loop_rule(self, state: State, died: torch.Tensor) -> State:
+        """The scenario's rule after every game loop; under fog, what each player sees in that loop is remembered
+        (pysc2's SEEN cells), so exploring does not depend on step_mul."""
+        return remember_seen(self.scenario.loop_rule(state, died), self.context)
+
     def _autoreset(self, stepped: State) -> State:
         """Games whose episode ended on the previous step begin a new one (their action was ignored).
         A new episode's spawn is built only on steps where some game needs one."""
@@ -128,7 +133,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
 
     def _info(self, step_type: torch.Tensor, reward: torch.Tensor) -> dict:
         return {"step_type": step_type, "score": self.state.score[:, 0, Score.SCORE],
-                "discount": torch.where(step_type == int(StepType.LAST), 0.0, 1.0)}
+                "discount": torch.where(step_type == int(StepType.MID), 1.0, 0.0)}  # pysc2: 0 on FIRST and LAST
 
     def close(self, **kwargs) -> None:
         self.state = None

@@ -111,8 +111,9 @@ def apply_selection(state: State, action: BatchedAction, player: int, table: Uni
 
     by_army = replace_or_add(selected, army_units(state, player, table), action.select_add)
     by_worker = select_idle_worker(selected, idle_workers(state, player, table), action.select_worker)
-    by_group, groups = control_group(selected, state.control_groups[:, player], action.control_group_act,
-                                     action.control_group_id)
+    # Out-of-range ids are clamped only to index safely; those games are not `chosen` and keep their groups.
+    group_id = action.control_group_id.clamp(0, state.control_groups.shape[2] - 1)
+    by_group, groups = control_group(selected, state.control_groups[:, player], action.control_group_act, group_id)
 
     def when(fid: FunctionId) -> torch.Tensor:
         return (chosen & (f == int(fid)))[:, None]

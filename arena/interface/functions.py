@@ -30,17 +30,26 @@ class FunctionId(enum.IntEnum):
 
 
 class ArgumentType(enum.Enum):
-    """pysc2's argument types that the modelled functions take, with their sizes (0 = the screen/minimap size)."""
+    """pysc2's argument types that the modelled functions take, as (pysc2's type id, sizes); size 0 is the screen or
+    minimap size. The id keeps the three point types (same sizes) distinct members rather than enum aliases."""
 
-    screen = (0, 0)
-    minimap = (0, 0)
-    screen2 = (0, 0)
-    queued = (2,)
-    control_group_act = (5,)
-    control_group_id = (10,)
-    select_point_act = (4,)
-    select_add = (2,)
-    select_worker = (4,)
+    screen = (0, (0, 0))
+    minimap = (1, (0, 0))
+    screen2 = (2, (0, 0))
+    queued = (3, (2,))
+    control_group_act = (4, (5,))
+    control_group_id = (5, (10,))
+    select_point_act = (6, (4,))
+    select_add = (7, (2,))
+    select_worker = (10, (4,))
+
+    @property
+    def id(self) -> int:
+        return self.value[0]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.value[1]
 
 
 FUNCTION_ARGUMENTS: dict[FunctionId, tuple[ArgumentType, ...]] = {
@@ -81,8 +90,9 @@ class ActionResult(enum.IntEnum):
     Success = 1
     Error = 3
     CantQueueThatOrder = 4
-    NotEnoughMinerals = 6
-    CouldntReachTarget = 42
-    InvalidTarget = 62
+    NotEnoughMinerals = 9
+    CantTargetThatUnit = 36
+    CouldntReachTarget = 208
     InvalidAvailableAction = 214
-    """Not a protocol code: the function was not in available_actions (pysc2 raises or no-ops there)."""
+    """The function was not in available_actions (pysc2 raises or no-ops there). 214 is the protocol's
+    CantFindCancelOrder, a code no modelled function can produce otherwise."""

@@ -9,7 +9,7 @@ import dataclasses
 import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
-from arena.scenarios.spawn import column_positions, place, slot_range
+from arena.scenarios.spawn import any_true, column_positions, place, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
 from arena.sim.state import where as state_where
@@ -102,6 +102,8 @@ class CombatWaves(Scenario):
         cleared = ~state.unit_alive[:, MARINE_SLOTS:].any(dim=1) & survivors.any(dim=1)
         fresh = ~survivors & ((~survivors).long().cumsum(dim=1) <= self.wave_spec.reinforcements)
         state = state.replace(wave=state.wave + cleared.long())
+        if not any_true(cleared):
+            return state
         return self._new_wave(state, survivors | fresh, cleared)
 
     def terminated(self, state: State) -> torch.Tensor:

@@ -22,8 +22,10 @@ NEAR_RING = (7.5, 9.5)
 FAR_RADIUS = 10.5
 APART = 5.0
 RESPAWN_FROM_MARINES = 9.0
-LATTICE_SPACING, LATTICE_JITTER = 5.5, 0.25
-"""A 5.5 lattice shaken by at most 0.25 per axis keeps sites at least 5.0 apart."""
+LATTICE_SPACING, LATTICE_JITTER = 5.2, 0.07
+"""A triangular 5.2 lattice shaken by at most 0.07 per axis keeps sites at least 5.0 apart (5.2 - 2.73 * 0.07) and
+has 60 sites: enough for 25 at least 9 from three Marines wherever they stand (a square 5.5 lattice has 48, and
+three Marines spread over the map left fewer than 25)."""
 STREAM_RING, STREAM_LATTICE, STREAM_PICK = 1, 2, 3
 
 
@@ -58,12 +60,13 @@ def first_zerglings(state: State) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def respawned_zerglings(state: State) -> tuple[torch.Tensor, torch.Tensor]:
-    """25 new Zerglings at least 9 from every Marine and 5 apart."""
+    """25 new Zerglings at least 9 from every Marine and 5 apart. Should the Marines stand so that fewer than 25
+    sites are 9 away (rare), the rest go to the sites farthest from them: there are always 25."""
     sites = _sites(state)
-    allowed = distance_to_nearest(sites, state.unit_pos[:, :MARINES], state.unit_alive[:, :MARINES]) >= (
-        RESPAWN_FROM_MARINES)
+    distance = distance_to_nearest(sites, state.unit_pos[:, :MARINES], state.unit_alive[:, :MARINES])
     key = rng.episode_key(state.seed, state.episode, state.wave, STREAM_PICK)
-    return choose_sites(sites, allowed, ZERGLINGS, key)
+    positions, _ = choose_sites(sites, distance >= RESPAWN_FROM_MARINES, ZERGLINGS, key, fallback=distance)
+    return positions, torch.ones(positions.shape[:2], dtype=torch.bool, device=positions.device)
 
 
 class FindAndDefeatZerglings(Scenario):

@@ -79,23 +79,31 @@ def distance_to_nearest(points: torch.Tensor, anchors: torch.Tensor, anchor_mask
 
 def lattice_sites(rect: tuple[float, float, float, float], spacing: float, jitter: float, key: torch.Tensor
                   ) -> torch.Tensor:
-    """[B, S, 2] a jittered square lattice over rect: sites at least spacing - 2 * jitter apart (loop-free spawns
-    of many units that must keep a minimum distance)."""
+    """[B, S, 2] a jittered triangular lattice over rect: rows spacing * sqrt(3) / 2 apart, every other row shifted
+    by half a spacing, so each site has its neighbours `spacing` away (the densest packing: 15% more sites than a
+    square lattice). Each site is shaken by at most `jitter` per axis, which keeps sites at least
+    spacing - (1 + sqrt(3)) * jitter apart (loop-free spawns of many units that must keep a minimum distance)."""
     x0, y0, x1, y1 = rect
-    nx = int(math.floor((x1 - x0 - 2 * jitter) / spacing)) + 1
-    ny = int(math.floor((y1 - y0 - 2 * jitter) / spacing)) + 1
-    xs = x0 + jitter + torch.arange(nx, device=key.device) * spacing
-    ys = y0 + jitter + torch.arange(ny, device=key.device) * spacing
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    base = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=-1)
+    pitch = spacing * math.sqrt(3) / 2
+    points = []
+    for row in range(int(math.floor((y1 - y0 - 2 * jitter) / pitch)) + 1):
+        offset = (row % 2) * spacing / 2
+        for column in range(int(math.floor((x1 - x0 - 2 * jitter - offset) / spacing)) + 1):
+            points.append((x0 + jitter + offset + column * spacing, y0 + jitter + row * pitch))
+    base = torch.tensor(points, dtype=torch.float32, device=key.device)
     shake = (rng.uniform(key, (base.shape[0], 2)) * 2 - 1) * jitter
     return base[None] + shake
 
 
-def choose_sites(sites: torch.Tensor, allowed: torch.Tensor, count: int, key: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pick `count` random allowed sites: ([B, count, 2], found [B, count] bool)."""
-    order = torch.where(allowed, rng.uniform(key, (sites.shape[1],)), 2.0)
+def choose_sites(sites: torch.Tensor, allowed: torch.Tensor, count: int, key: torch.Tensor,
+                 fallback: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pick `count` random allowed sites: ([B, count, 2], found [B, count] bool).
+
+    With `fallback` [B, S] (>= 0) a game short of allowed sites fills up with the others, largest fallback first;
+    `found` stays False for those.
+    """
+    rest = 2.0 if fallback is None else 2.0 + 1.0 / (1.0 + fallback)
+    order = torch.where(allowed, rng.uniform(key, (sites.shape[1],)), rest)
     pick = order.topk(count, dim=1, largest=False).indices
     found = allowed.gather(1, pick)
     return sites.gather(1, pick[..., None].expand(-1, -1, 2)), found

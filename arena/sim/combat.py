@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from arena.sim.geometry import Pairs, gather_pair, gather_units
+from arena.sim.geometry import RANGE_SLACK, Pairs, gather_pair, gather_units
 from arena.sim.state import State
 from arena.sim.units import UnitTable
 
@@ -29,17 +29,22 @@ def hit_damage(table: UnitTable, attacker: torch.Tensor, victim: torch.Tensor) -
 
 def apply_damage(hp: torch.Tensor, shields: torch.Tensor, raw: torch.Tensor, armored: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shields take raw damage first; what gets through is reduced by armor in proportion. All [B, U]."""
+    """Shields take raw damage first (shield armor 0); what gets through loses the unit's armor. All [B, U].
+
+    As in StarCraft II, the hit that breaks the shields loses the full armor on its remainder: a Marine's 6 on a
+    Zealot with 2 shields left takes the 2 and then 4 - 1 = 3 HP. `armored` already has armor off every hit, so
+    HP lose `armored - to_shields` (exact when one hit breaks the shields in a loop; when several hits land on
+    the same loop, the armor of a hit the shields swallowed whole is taken off too).
+    """
     to_shields = torch.minimum(shields, raw)
-    through = torch.where(raw > 0, (raw - to_shields) / raw.clamp(min=1e-6), 0.0)
-    return hp - armored * through, shields - to_shields
+    return hp - (armored - to_shields).clamp(min=0.0), shields - to_shields
 
 
 def fire_weapons(state: State, table: UnitTable, geo: Pairs) -> State:
     """Units whose weapon is ready and whose target is in range attack; damage lands in the same game loop."""
     kind = state.unit_type
     target = state.unit_target
-    in_range = (target >= 0) & (gather_pair(geo.edge, target) <= table.range[kind])
+    in_range = (target >= 0) & (gather_pair(geo.edge, target) <= table.range[kind] + RANGE_SLACK)
     firing = state.unit_alive & in_range & (state.unit_cooldown <= 0.0) & gather_units(state.unit_alive, target)
     suicide = table.suicide[kind]
 

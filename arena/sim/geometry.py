@@ -9,6 +9,10 @@ import torch
 from arena.sim.state import Owner, State
 from arena.sim.units import UnitTable
 
+RANGE_SLACK = 1e-3
+"""A target this far beyond weapon range still counts as in range: a unit that walked up to the edge of its range
+can stop a float32 rounding short of it (30.2 + 1e-7 == 30.2), and would otherwise never fire."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Pairs:

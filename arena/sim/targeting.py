@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from arena.sim.geometry import Pairs, gather_pair
+from arena.sim.geometry import RANGE_SLACK, Pairs, gather_pair
 from arena.sim.orders import current_order
 from arena.sim.state import Order, State
 from arena.sim.units import UnitTable
@@ -17,7 +17,7 @@ def acquire_targets(state: State, table: UnitTable, geo: Pairs) -> State:
     """Set `unit_target` for this game loop."""
     kind = state.unit_type
     order = current_order(state)
-    weapon_range = table.range[kind]  # [B, U]
+    weapon_range = table.range[kind] + RANGE_SLACK  # [B, U]
     armed = table.armed[kind] & state.unit_alive
     holding = order == int(Order.HOLD)
     # Idle and attack-moving units look as far as they see; units holding position only as far as they shoot.

@@ -20,7 +20,7 @@ from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
 from arena.sim.state import Score, State, where
-from arena.sim.step import SimParams, run_loops
+from arena.sim.step import SimParams, compiled_game_loop, game_loop, run_loops
 from arena.sim.units import unit_table
 
 
@@ -55,7 +55,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, scenario: str | Scenario, *, num_envs: int = 1, device: torch.device | str = "cpu",
-                 step_mul: int | None = None, interface: InterfaceFormat | None = None):
+                 step_mul: int | None = None, interface: InterfaceFormat | None = None, compile: bool = False):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -70,6 +70,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"step_mul must be at least 1, got {self.step_mul}")
         self.interface = interface or InterfaceFormat()
         self.params = SimParams.create(spec.playable, self.device)
+        self._game_loop = compiled_game_loop() if compile else game_loop
         self.context = ObservationContext(table=unit_table(self.device), fmt=self.interface,
                                           geometry=spec.geometry, playable=self.params.bounds, fog=spec.fog)
         self.single_observation_space = observation_space(self.interface, spec.num_units)
@@ -103,7 +104,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         spec, state = self.spec_, self.state
         visible, _ = perceive(state, 0, self.context)
         acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible)
-        stepped = run_loops(acted, self.params, self.step_mul, self._loop_rule)
+        stepped = run_loops(acted, self.params, self.step_mul, self._loop_rule, self._game_loop)
         new_state = remember_seen(self._autoreset(stepped), self.context)
         terminated = self.scenario.terminated(new_state) & ~self._needs_reset
         truncated = (new_state.game_loop >= spec.time_limit_loops) & ~terminated & ~self._needs_reset
@@ -211,9 +212,13 @@ class ArenaSingleEnv(gymnasium.Env):
 
 
 def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu", step_mul: int | None = None,
-         interface: InterfaceFormat | None = None) -> ArenaEnv:
-    """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1")."""
-    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface)
+         interface: InterfaceFormat | None = None, compile: bool = False) -> ArenaEnv:
+    """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1").
+
+    `compile=True` runs the engine's game loop through torch.compile (needs a C++ compiler on CPU; results equal
+    the eager engine's up to float rounding)."""
+    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
+                    compile=compile)
 
 
 __all__ = ["ArenaEnv", "ArenaSingleEnv", "StepType", "make", "observation_space", "action_space"]

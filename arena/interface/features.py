@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from arena.sim.geometry import planar_norm
 from arena.interface.fog import disc_offsets
 from arena.interface.view import (MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat, MapGeometry, minimap_scale,
                                   screen_world_rect, world_to_minimap)
@@ -72,7 +73,7 @@ def paint_units(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.Tensor,
     cell = centre[:, :, None, :] + offsets[None, None]  # [B, U, K, 2]
     gap = cell.to(torch.float32) + 0.5 - pos_px[:, :, None, :]
     inside = (cell >= 0).all(dim=-1) & (cell < size).all(dim=-1)
-    disc = (torch.linalg.vector_norm(gap, dim=-1) <= radius_px[:, :, None]) | (offsets == 0).all(dim=-1)
+    disc = (planar_norm(gap) <= radius_px[:, :, None]) | (offsets == 0).all(dim=-1)
     covered = drawn[:, :, None] & inside & disc  # [B, U, K]
     flat = torch.where(covered, cell[..., 1] * size + cell[..., 0], size * size).reshape(B, -1)
     slot = torch.arange(1, U + 1, device=values.device)[None, :, None].expand_as(covered)

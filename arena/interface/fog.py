@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from arena.sim.geometry import planar_norm
 from arena.sim.state import Owner, State
 from arena.sim.units import UnitTable
 
@@ -38,7 +39,7 @@ def visible_cells(state: State, player: int, table: UnitTable, cells: tuple[int,
     cell = centre[:, :, None, :] + offsets[None, None, :, :]  # [B, U, K, 2]
     gap = cell.to(torch.float32) + 0.5 - state.unit_pos[:, :, None, :]
     inside = (cell[..., 0] >= 0) & (cell[..., 0] < W) & (cell[..., 1] >= 0) & (cell[..., 1] < H)
-    seen = own[:, :, None] & inside & (torch.linalg.vector_norm(gap, dim=-1) <= sight[:, :, None])
+    seen = own[:, :, None] & inside & (planar_norm(gap) <= sight[:, :, None])
     flat = torch.where(seen, cell[..., 1] * W + cell[..., 0], H * W).reshape(B, -1)
     grid = torch.zeros(B, H * W + 1, dtype=torch.bool, device=state.device)
     grid.scatter_(1, flat, True)

@@ -8,7 +8,7 @@ import torch
 
 from arena.interface.actions import available_actions
 from arena.interface.features import minimap_layers, screen_layers
-from arena.interface.fog import units_in_sight, visibility_states, visible_cells
+from arena.interface.fog import Visibility, units_in_sight, visibility_states, visible_cells
 from arena.interface.selection import army_units, idle_workers
 from arena.interface.unit_list import unit_list
 from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
@@ -39,7 +39,8 @@ def perceive(state: State, player: int, ctx: ObservationContext) -> tuple[torch.
     """What `player` sees: (visible units [B, U], visibility [B, H, W] pysc2 states). Also returns with fog off."""
     B = state.batch_size
     if not ctx.fog:
-        return state.unit_alive, torch.full((B,) + ctx.cells, 2, dtype=torch.long, device=state.device)
+        everything = torch.full((1, 1, 1), int(Visibility.VISIBLE), dtype=torch.long, device=state.device)
+        return state.unit_alive, everything.expand((B,) + ctx.cells)  # a view: no [B, H, W] memory
     visible = visible_cells(state, player, ctx.table, ctx.cells)
     return units_in_sight(state, player, visible), visibility_states(visible, state.explored[:, player] | visible)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from arena.sim.geometry import planar_norm
 from arena.sim.orders import current_order
 from arena.sim.state import Order, State
 from arena.sim.units import UnitTable
@@ -13,7 +14,7 @@ from arena.sim.units import UnitTable
 def pick_unit(state: State, point: torch.Tensor, candidates: torch.Tensor, table: UnitTable,
               tolerance: float) -> torch.Tensor:
     """[B] the slot of the candidate unit [B, U] whose circle holds `point` [B, 2] (nearest centre wins), or -1."""
-    dist = torch.linalg.vector_norm(state.unit_pos - point[:, None, :], dim=-1)
+    dist = planar_norm(state.unit_pos - point[:, None, :])
     hit = candidates & (dist <= table.radius[state.unit_type] + tolerance)
     slot = torch.where(hit, dist, float("inf")).argmin(dim=1)
     return torch.where(hit.any(dim=1), slot, -1)

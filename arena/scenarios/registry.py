@@ -7,6 +7,7 @@ from arena.scenarios.collect_mineral_shards import CollectMineralShards
 from arena.scenarios.combat_waves import DefeatRoaches, DefeatZerglingsAndBanelings
 from arena.scenarios.find_and_defeat_zerglings import FindAndDefeatZerglings
 from arena.scenarios.move_to_beacon import MoveToBeacon
+from arena.scenarios.skirmish import Skirmish2s3z, Skirmish3m, Skirmish27mVs30m
 
 _REGISTRY: dict[str, type[Scenario]] = {}
 
@@ -22,6 +23,8 @@ def register(scenario: type[Scenario]) -> type[Scenario]:
 
 for _scenario in (MoveToBeacon, CollectMineralShards, FindAndDefeatZerglings, DefeatRoaches,
                   DefeatZerglingsAndBanelings):
+    register(_scenario)
+for _scenario in (Skirmish3m, Skirmish2s3z, Skirmish27mVs30m):
     register(_scenario)
 
 

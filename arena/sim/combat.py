@@ -27,6 +27,13 @@ def hit_damage(table: UnitTable, attacker: torch.Tensor, victim: torch.Tensor) -
     return per_hit * hits, after_armor * hits
 
 
+def damage_by_type_pair(table: UnitTable) -> tuple[torch.Tensor, torch.Tensor]:
+    """[K, K] damage of one attack of type a on type v, (before armor, after armor): a small table looked up once
+    per attacker instead of evaluating `hit_damage` over every pair of units."""
+    types = torch.arange(table.damage.shape[0], device=table.damage.device)
+    return hit_damage(table, types[:, None], types[None, :])
+
+
 def apply_damage(hp: torch.Tensor, shields: torch.Tensor, raw: torch.Tensor, armored: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Shields take raw damage first (shield armor 0); what gets through loses the unit's armor. All [B, U].
@@ -48,9 +55,13 @@ def fire_weapons(state: State, table: UnitTable, geo: Pairs) -> State:
     firing = state.unit_alive & in_range & (state.unit_cooldown <= 0.0) & gather_units(state.unit_alive, target)
     suicide = table.suicide[kind]
 
+    raw_by_pair, armored_by_pair = damage_by_type_pair(table)
+    K = raw_by_pair.shape[0]
+
     # Single-target weapons: sum every attacker's damage on its target.
     direct = firing & ~suicide
-    raw, armored = hit_damage(table, kind, gather_units(kind, target))
+    hit = kind * K + gather_units(kind, target)
+    raw, armored = raw_by_pair.flatten()[hit], armored_by_pair.flatten()[hit]
     B, U = kind.shape
     slot = target.clamp(min=0)
     total_raw = torch.zeros(B, U, device=kind.device).scatter_add_(1, slot, torch.where(direct, raw, 0.0))
@@ -60,9 +71,9 @@ def fire_weapons(state: State, table: UnitTable, geo: Pairs) -> State:
     blast = firing & suicide
     reach = table.splash_radius[kind][:, :, None] + table.radius[kind][:, None, :]
     caught = blast[:, :, None] & geo.hostile & (geo.dist <= reach)
-    splash_raw, splash_armored = hit_damage(table, kind[:, :, None], kind[:, None, :])
-    total_raw = total_raw + torch.where(caught, splash_raw, 0.0).sum(dim=1)
-    total_armored = total_armored + torch.where(caught, splash_armored, 0.0).sum(dim=1)
+    pair_hit = kind[:, :, None] * K + kind[:, None, :]
+    total_raw = total_raw + torch.where(caught, raw_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
+    total_armored = total_armored + torch.where(caught, armored_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
 
     hp, shields = apply_damage(state.unit_hp, state.unit_shields, total_raw, total_armored)
     alive = state.unit_alive & (hp > 0) & ~blast

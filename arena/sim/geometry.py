@@ -18,7 +18,6 @@ can stop a float32 rounding short of it (30.2 + 1e-7 == 30.2), and would otherwi
 class Pairs:
     """Geometry of every ordered pair of slots (i, j) of each game."""
 
-    delta: torch.Tensor  # [B, U, U, 2] pos_j - pos_i
     dist: torch.Tensor  # [B, U, U] centre distance
     edge: torch.Tensor  # [B, U, U] distance between the two circles (centre distance minus both radii)
     hostile: torch.Tensor  # [B, U, U] bool, both alive, owned by the two different players
@@ -36,13 +35,25 @@ def hostile_pairs(state: State) -> torch.Tensor:
     return is_player[:, :, None] & is_player[:, None, :] & (owner[:, :, None] != owner[:, None, :])
 
 
+def planar_norm(vector: torch.Tensor) -> torch.Tensor:
+    """[..., 2] -> [...] Euclidean length. Written out: torch.linalg.vector_norm over a last dimension of 2 is
+    several times slower on CPU."""
+    x, y = vector[..., 0], vector[..., 1]
+    return (x * x + y * y).sqrt()
+
+
+def pair_offsets(pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, U, 2] -> (dx, dy), each [B, U, U]: pos_j - pos_i, one contiguous tensor per axis."""
+    x, y = pos[..., 0], pos[..., 1]
+    return x[:, None, :] - x[:, :, None], y[:, None, :] - y[:, :, None]
+
+
 def pairs(state: State, table: UnitTable) -> Pairs:
-    pos = state.unit_pos
-    delta = pos[:, None, :, :] - pos[:, :, None, :]
-    dist = torch.linalg.vector_norm(delta, dim=-1)
+    dx, dy = pair_offsets(state.unit_pos)
+    dist = (dx * dx + dy * dy).sqrt()
     radius = unit_radius(state, table)
     edge = dist - radius[:, :, None] - radius[:, None, :]
-    return Pairs(delta=delta, dist=dist, edge=edge, hostile=hostile_pairs(state))
+    return Pairs(dist=dist, edge=edge, hostile=hostile_pairs(state))
 
 
 def gather_pair(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

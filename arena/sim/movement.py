@@ -3,12 +3,9 @@ around each other (SMAX's `_push_units_away`, for circles of StarCraft II radii)
 
 from __future__ import annotations
 
-import functools
-import math
-
 import torch
 
-from arena.sim.geometry import Pairs, gather_pair, gather_units, unit_radius
+from arena.sim.geometry import Pairs, gather_pair, gather_units, pair_offsets, planar_norm, unit_radius
 from arena.sim.orders import current_order
 from arena.sim.state import Order, State
 from arena.sim.units import UnitTable
@@ -28,7 +25,7 @@ def movement_goal(state: State, table: UnitTable, geo: Pairs) -> tuple[torch.Ten
     chase = gather_pair(geo.edge, target) - table.range[kind]  # how far out of weapon range the target is
     order_pos = state.order_pos[:, :, 0]
     walking = (order == int(Order.MOVE)) | (order == int(Order.ATTACK_MOVE))
-    to_order = torch.linalg.vector_norm(order_pos - state.unit_pos, dim=-1)
+    to_order = planar_norm(order_pos - state.unit_pos)
     goal = torch.where(engaging[..., None], target_pos, order_pos)
     wanted = torch.where(engaging, chase.clamp(min=0), torch.where(walking, to_order, 0.0))
     # Units on hold position or without legs never move.
@@ -39,41 +36,37 @@ def movement_goal(state: State, table: UnitTable, geo: Pairs) -> tuple[torch.Ten
 def move_units(state: State, table: UnitTable, geo: Pairs) -> State:
     goal, wanted = movement_goal(state, table, geo)
     offset = goal - state.unit_pos
-    length = torch.linalg.vector_norm(offset, dim=-1).clamp(min=1e-6)
+    length = planar_norm(offset).clamp(min=1e-6)
     step = torch.minimum(wanted, table.speed[state.unit_type])
     return state.replace(unit_pos=state.unit_pos + offset * (step / length)[..., None])
 
 
-@functools.lru_cache(maxsize=32)
-def _tie_direction(U: int, device: torch.device) -> torch.Tensor:
-    """[U, U, 2] a fixed direction for pairs at the same point, antisymmetric so the pair separates."""
-    i = torch.arange(U, device=device, dtype=torch.float32)
-    angle = (i[:, None] * 2.399963 + i[None, :] * 2.399963) % (2 * math.pi)
-    direction = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)
-    sign = torch.where(i[:, None] < i[None, :], 1.0, -1.0)
-    return direction * sign[..., None]
-
-
-@functools.lru_cache(maxsize=32)
-def _not_self(U: int, device: torch.device) -> torch.Tensor:
-    """[U, U] bool: i != j."""
-    return ~torch.eye(U, dtype=torch.bool, device=device)
+GOLDEN_ANGLE = 2.399963
+"""Pairs at the same point separate along a fixed direction that depends on the pair: (i + j) golden angles."""
 
 
 def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> State:
-    """Push overlapping ground units apart (each moves half the overlap), then keep them in `bounds` [4]."""
+    """Push overlapping ground units apart (each moves half the overlap), then keep them in `bounds` [4].
+
+    Written as one expression over [B, U, U] pair tensors (no [B, U, U, 2] intermediates), which torch.compile
+    fuses into a single loop."""
     pos = state.unit_pos
     radius = unit_radius(state, table)
     solid = table.collides[state.unit_type] & state.unit_alive
-    delta = pos[:, None, :, :] - pos[:, :, None, :]
-    dist = torch.linalg.vector_norm(delta, dim=-1)
-    overlap = radius[:, :, None] + radius[:, None, :] - dist
-    U = pos.shape[1]
-    touching = solid[:, :, None] & solid[:, None, :] & (overlap > 0) & _not_self(U, pos.device)
-    direction = torch.where((dist > 1e-6)[..., None], delta / dist.clamp(min=1e-6)[..., None],
-                            _tie_direction(U, pos.device))
-    push = (direction * torch.where(touching, overlap * 0.5, 0.0)[..., None]).sum(dim=2)
-    new_pos = pos - push
+    dx, dy = pair_offsets(pos)
+    dist = (dx * dx + dy * dy).sqrt()
+    reach = radius[:, :, None] + radius[:, None, :]
+    slot = torch.arange(pos.shape[1], device=pos.device)
+    touching = solid[:, :, None] & solid[:, None, :] & (dist < reach) & (slot[:, None] != slot[None, :])
+    half_overlap = torch.where(touching, (reach - dist) * 0.5, 0.0)
+    tie = dist <= 1e-6
+    scale = torch.where(tie, 0.0, half_overlap / dist.clamp(min=1e-6))
+    # Same point: i < j goes one way along the pair's direction, j < i the other, so the pair separates.
+    tie_push = torch.where(tie, half_overlap, 0.0) * torch.where(slot[:, None] < slot[None, :], 1.0, -1.0)
+    angle = (slot[:, None] + slot[None, :]).float() * GOLDEN_ANGLE
+    push_x = (dx * scale + tie_push * torch.cos(angle)).sum(dim=2)
+    push_y = (dy * scale + tie_push * torch.sin(angle)).sum(dim=2)
+    new_pos = pos - torch.stack([push_x, push_y], dim=-1)
     low, high = bounds[:2] + radius[..., None], bounds[2:] - radius[..., None]
     new_pos = torch.where(solid[..., None], torch.minimum(torch.maximum(new_pos, low), high), new_pos)
     return state.replace(unit_pos=new_pos)
@@ -88,8 +81,8 @@ def arrivals(state: State, before: torch.Tensor, table: UnitTable) -> torch.Tens
     order = current_order(state)
     walking = (order == int(Order.MOVE)) | ((order == int(Order.ATTACK_MOVE)) & (state.unit_target < 0))
     point = state.order_pos[:, :, 0]
-    now = torch.linalg.vector_norm(point - state.unit_pos, dim=-1)
-    then = torch.linalg.vector_norm(point - before, dim=-1)
+    now = planar_norm(point - state.unit_pos)
+    then = planar_norm(point - before)
     stuck = (then - now) < 0.25 * table.speed[state.unit_type]
     done = (now <= ARRIVAL_DISTANCE) | (stuck & (now <= CROWD_ARRIVAL_DISTANCE))
     return walking & done & state.unit_alive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Callable
 
 import torch
@@ -59,6 +60,13 @@ def forget_dead(state: State) -> State:
     )
 
 
+def compiled_game_loop() -> LoopFunction:
+    """`game_loop` through torch.compile (optional speed-up: about 7x for one game on CPU, 2x at B=1024).
+    The first call of each batch shape compiles for tens of seconds."""
+    warnings.filterwarnings("ignore", message=".*functools.lru_cache.*", category=UserWarning)
+    return torch.compile(game_loop, dynamic=False)
+
+
 def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
     """Advance every game by one game loop. Returns the new state and the units that died in it [B, U]."""
     table = params.table
@@ -76,10 +84,15 @@ def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
     return state.replace(game_loop=state.game_loop + 1), died
 
 
-def run_loops(state: State, params: SimParams, loops: int, rule: LoopRule | None = None) -> State:
-    """Advance `loops` game loops, applying the scenario's `rule` after each one."""
+LoopFunction = Callable[[State, SimParams], tuple[State, torch.Tensor]]
+
+
+def run_loops(state: State, params: SimParams, loops: int, rule: LoopRule | None = None,
+              loop: LoopFunction = game_loop) -> State:
+    """Advance `loops` game loops, applying the scenario's `rule` after each one. `loop` may be a compiled
+    `game_loop`."""
     for _ in range(loops):
-        state, died = game_loop(state, params)
+        state, died = loop(state, params)
         if rule is not None:
             state = rule(state, died)
     return state

@@ -1,0 +1,70 @@
+"""Agents by name: `make_agent("scripted", "MoveToBeacon-v1")`, `make_agent("random", ...)`, `make_agent("noop",
+...)`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from agents.base import BatchedAgent
+from agents.noop_agent import NoopAgent
+from agents.random_agent import RandomAgent
+from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent
+from agents.scripted.defeat_roaches import DefeatRoachesAgent
+from agents.scripted.defeat_zerglings_and_banelings import DefeatZerglingsAndBanelingsAgent
+from agents.scripted.find_and_defeat_zerglings import FindAndDefeatZerglingsAgent
+from agents.scripted.move_to_beacon import MoveToBeaconAgent
+from arena.scenarios.registry import resolve_id
+
+SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
+    "MoveToBeacon": MoveToBeaconAgent,
+    "CollectMineralShards": CollectMineralShardsAgent,
+    "FindAndDefeatZerglings": FindAndDefeatZerglingsAgent,
+    "DefeatRoaches": DefeatRoachesAgent,
+    "DefeatZerglingsAndBanelings": DefeatZerglingsAndBanelingsAgent,
+}
+"""The scripted agent of each scenario, by the scenario's name without version."""
+
+_MAKERS: dict[str, Callable[[str, int], BatchedAgent]] = {
+    "random": lambda scenario, seed: RandomAgent(seed=seed),
+    "noop": lambda scenario, seed: NoopAgent(),
+    "scripted": lambda scenario, seed: _scripted(scenario),
+}
+
+
+def agent_names() -> list[str]:
+    """The names `make_agent` knows."""
+    return sorted(_MAKERS)
+
+
+def scripted_scenarios() -> list[str]:
+    """The scenario names that have a scripted agent."""
+    return sorted(SCRIPTED)
+
+
+def _scenario_name(scenario_id: str) -> str:
+    """"MoveToBeacon" or "MoveToBeacon-v1" -> "MoveToBeacon" (the scenario must be registered)."""
+    try:
+        return resolve_id(scenario_id).rsplit("-v", 1)[0]
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+
+
+def _scripted(scenario_id: str) -> BatchedAgent:
+    name = _scenario_name(scenario_id)
+    if name not in SCRIPTED:
+        raise ValueError(f"no scripted agent for scenario {scenario_id!r}; scripted agents exist for: "
+                         f"{', '.join(scripted_scenarios())}")
+    return SCRIPTED[name]()
+
+
+def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
+    """A new agent by `name` ("random", "noop" or "scripted") for the scenario `scenario_id` (a bare name such as
+    "MoveToBeacon" or a versioned id such as "MoveToBeacon-v1").
+
+    Raises:
+        ValueError: the name is unknown, the scenario is unknown, or it has no scripted agent.
+    """
+    if name not in _MAKERS:
+        raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(agent_names())}")
+    _scenario_name(scenario_id)
+    return _MAKERS[name](scenario_id, seed)

@@ -1,0 +1,97 @@
+"""Agents: the scripted agents play their mini-games well (far above the random agent), the random agent only ever
+chooses available functions with in-range arguments, and the agent registry explains its errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import arena
+from agents.random_agent import RandomAgent
+from agents.registry import agent_names, make_agent, scripted_scenarios
+from agents.rollout import play_episodes
+from arena.interface.functions import ActionResult
+
+EPISODES = 3
+SCRIPTED_AT_LEAST = {
+    # Well below what the scripted agents score over 20 episodes (README), far above the random agent's mean.
+    "MoveToBeacon": 20.0,  # scripted 26.4, random 0.6
+    "CollectMineralShards": 100.0,  # scripted 132.6, random 8.7
+    "FindAndDefeatZerglings": 25.0,  # scripted 48.9, random 0.9
+    "DefeatRoaches": 150.0,  # scripted 268, random -1.0
+    "DefeatZerglingsAndBanelings": 500.0,  # scripted 1069.5, random 26.2
+}
+
+
+def test_every_mini_game_has_a_scripted_agent_and_a_threshold():
+    assert scripted_scenarios() == sorted(SCRIPTED_AT_LEAST)
+
+
+@pytest.mark.parametrize("scenario", sorted(SCRIPTED_AT_LEAST))
+def test_scripted_agent_scores_well(scenario):
+    env = arena.make(scenario, num_envs=EPISODES)
+    result = play_episodes(env, make_agent("scripted", scenario), seed=7)
+    assert len(result.scores) == EPISODES
+    assert result.mean >= SCRIPTED_AT_LEAST[scenario], result.scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", sorted(SCRIPTED_AT_LEAST))
+def test_random_agent_scores_far_below_the_scripted_one(scenario):
+    env = arena.make(scenario, num_envs=EPISODES)
+    result = play_episodes(env, make_agent("random", scenario, seed=3), seed=7)
+    assert result.mean < SCRIPTED_AT_LEAST[scenario] / 2, result.scores
+
+
+@pytest.mark.parametrize("scenario", ["MoveToBeacon", "FindAndDefeatZerglings", "DefeatZerglingsAndBanelings"])
+def test_random_agent_only_takes_available_actions_with_valid_arguments(scenario):
+    env = arena.make(scenario, num_envs=4)
+    obs, _ = env.reset(seed=1)
+    agent = RandomAgent(seed=5)
+    agent.reset(env.num_envs)
+    first = torch.ones(env.num_envs, dtype=torch.bool)
+    chosen = set()
+    for _ in range(40):
+        action = agent.act(obs, first)
+        assert obs["available_actions"].gather(1, action.function[:, None]).all()
+        chosen.update(int(f) for f in action.function)
+        obs, _, _, _, info = env.step(action)
+        # Error: an argument out of range; InvalidAvailableAction: a function that was not available.
+        assert not {int(r) for r in obs["action_result"]} & {int(ActionResult.Error),
+                                                              int(ActionResult.InvalidAvailableAction)}
+        first = info["step_type"] == int(arena.StepType.FIRST)
+    assert len(chosen) > 3  # it explores the available functions, not just one
+
+
+def test_random_agent_is_reproducible_for_a_seed():
+    env = arena.make("CollectMineralShards", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    first = torch.ones(2, dtype=torch.bool)
+    a, b = RandomAgent(seed=11), RandomAgent(seed=11)
+    for name in ("function", "screen", "minimap", "queued"):
+        assert torch.equal(getattr(a.act(obs, first), name), getattr(b.act(obs, first), name))
+
+
+def test_scripted_agents_are_deterministic():
+    runs = []
+    for _ in range(2):
+        env, agent = arena.make("DefeatRoaches", num_envs=2), make_agent("scripted", "DefeatRoaches")
+        obs, _ = env.reset(seed=4)
+        agent.reset(2)
+        first = torch.ones(2, dtype=torch.bool)
+        for _ in range(30):
+            obs, _, _, _, info = env.step(agent.act(obs, first))
+            first = info["step_type"] == int(arena.StepType.FIRST)
+        runs.append((env.state.unit_pos.clone(), info["score"].clone()))
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
+
+
+def test_make_agent_errors_name_what_was_wrong():
+    with pytest.raises(ValueError, match="unknown agent 'smart'.*noop, random, scripted"):
+        make_agent("smart", "MoveToBeacon")
+    with pytest.raises(ValueError, match="unknown scenario 'MoveToBacon'"):
+        make_agent("random", "MoveToBacon")
+    with pytest.raises(ValueError, match="no scripted agent for scenario 'Skirmish3m'"):
+        make_agent("scripted", "Skirmish3m")
+    assert agent_names() == ["noop", "random", "scripted"]
+    assert make_agent("scripted", "MoveToBeacon-v1").name == "scripted-MoveToBeacon"

@@ -15,11 +15,11 @@ from gymnasium.vector import AutoresetMode
 from arena.interface.actions import BatchedAction, apply_action
 from arena.interface.functions import NUM_FUNCTIONS, ActionResult, FunctionId
 from arena.interface.observation import ObservationContext, observe, perceive, remember_seen
-from arena.interface.unit_list import NUM_UNIT_FEATURES
+from arena.interface.unit_list import NUM_UNIT_FEATURES, SELECTION_FEATURES
 from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
-from arena.sim.state import Score, State, where
+from arena.sim.state import CONTROL_GROUPS, Score, State, where
 from arena.sim.step import SimParams, compiled_game_loop, game_loop, run_loops
 from arena.sim.units import unit_table
 
@@ -152,6 +152,9 @@ def observation_space(fmt: InterfaceFormat, units: int) -> spaces.Dict:
         "action_result": spaces.Box(0, 1000, (), np.int64),
         "last_actions": spaces.Box(0, NUM_FUNCTIONS - 1, (), np.int64),
         "camera": spaces.Box(0, 256, (2,), np.float32),
+        "multi_select": spaces.Box(-np.inf, np.inf, (units, SELECTION_FEATURES), np.float32),
+        "multi_select_mask": spaces.MultiBinary(units),
+        "control_groups": spaces.Box(0, np.iinfo(np.int64).max, (CONTROL_GROUPS, 2), np.int64),
     }
     if fmt.feature_layers:
         layout["feature_screen"] = spaces.Box(0, big, (len(SCREEN_LAYERS), S, S), np.int16)

@@ -10,7 +10,7 @@ from arena.interface.actions import available_actions
 from arena.interface.features import minimap_layers, screen_layers
 from arena.interface.fog import Visibility, units_in_sight, visibility_states, visible_cells
 from arena.interface.selection import army_units, idle_workers
-from arena.interface.unit_list import unit_list
+from arena.interface.unit_list import control_group_summary, selection_rows, unit_list
 from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
 from arena.sim.state import State
 from arena.sim.units import UnitTable
@@ -87,6 +87,9 @@ def observe(state: State, player: int, ctx: ObservationContext, action_result: t
         "action_result": action_result,
         "last_actions": last_action,
         "camera": camera,
+        "multi_select": selection_rows(state, player, table),
+        "multi_select_mask": state.selected[:, player] & state.unit_alive,
+        "control_groups": control_group_summary(state, player, table),
     }
     if fmt.feature_layers:
         obs["feature_screen"] = screen_layers(state, player, table, fmt, visible, visibility, ctx.playable, screen_px)

@@ -123,3 +123,26 @@ def unit_list(state: State, player: int, table: UnitTable, rows: torch.Tensor, p
     }
     table_ = torch.stack([columns.get(FeatureUnit(i), zeros) for i in range(NUM_UNIT_FEATURES)], dim=-1)
     return torch.where(rows[..., None], table_, 0.0)
+
+
+SELECTION_FEATURES = 7
+"""pysc2's UnitLayer columns of single_select / multi_select: unit_type, player_relative, health, shields, energy,
+transport_slots_taken, build_progress."""
+
+
+def selection_rows(state: State, player: int, table: UnitTable) -> torch.Tensor:
+    """[B, U, 7] each slot as a pysc2 UnitLayer row (what single_select and multi_select show of it)."""
+    kind = state.unit_type
+    hp = state.unit_hp.clamp(min=0).ceil()
+    zeros = torch.zeros_like(hp)
+    return torch.stack([table.pysc2_id[kind].float(), player_relative(state.unit_owner, player).float(), hp,
+                        state.unit_shields.ceil(), zeros, zeros, zeros], dim=-1)
+
+
+def control_group_summary(state: State, player: int, table: UnitTable) -> torch.Tensor:
+    """[B, 10, 2] pysc2's control_groups: (unit type id of the group's first unit, unit count) per group."""
+    groups = state.control_groups[:, player] & state.unit_alive[:, None, :]  # [B, G, U]
+    count = groups.sum(dim=2)
+    first = groups.long().argmax(dim=2)  # the lowest slot in the group
+    leader = table.pysc2_id[state.unit_type.gather(1, first)]
+    return torch.stack([torch.where(count > 0, leader, 0), count], dim=-1)

@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 import arena
+from agents.pysc2_agents import is_import_path, load_agent_class, play_pysc2_episodes
 from agents.registry import agent_names, make_agent
 from agents.rollout import EpisodeScores, play_episodes
 from arena.interface.view import InterfaceFormat
@@ -52,10 +53,31 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
     return scores
 
 
+def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.device) -> list[float]:
+    """Episodes of a pysc2 agent (by import path) through the pysc2-shaped environment, one game at a time."""
+    from arena import pysc2_env
+
+    agent = load_agent_class(args.agent)()
+    fmt = pysc2_env.AgentInterfaceFormat(feature_dimensions=pysc2_env.Dimensions(screen=64, minimap=64),
+                                         use_feature_units=True)
+
+    def make_env() -> pysc2_env.SC2Env:
+        return pysc2_env.SC2Env(map_name=scenario_id, players=[pysc2_env.Agent(pysc2_env.Race.terran)],
+                                agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed,
+                                device=device, compile=args.compile)
+
+    with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
+              disable=args.quiet) as bar:
+        return play_pysc2_episodes(make_env, agent, args.episodes, on_episode=lambda score: bar.update(1))
+
+
 def command_play(args: argparse.Namespace) -> int:
     try:
         scenario_id = resolve_id(args.scenario)
-        make_agent(args.agent, scenario_id, seed=args.seed)
+        if is_import_path(args.agent):
+            load_agent_class(args.agent)
+        else:
+            make_agent(args.agent, scenario_id, seed=args.seed)
     except (KeyError, ValueError) as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
@@ -68,7 +90,8 @@ def command_play(args: argparse.Namespace) -> int:
         return 2
     device = _device(args.device)
     start = time.perf_counter()
-    scores = _play_rounds(args, scenario_id, device)
+    play = _play_pysc2_agent if is_import_path(args.agent) else _play_rounds
+    scores = play(args, scenario_id, device)
     elapsed = time.perf_counter() - start
     mean = sum(scores) / len(scores)
     std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
@@ -127,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     play = sub.add_parser("play", help="play episodes of a scenario with an agent and print the scores")
     play.add_argument("scenario", help="scenario id or name, e.g. MoveToBeacon (see `arena scenarios`)")
-    play.add_argument("--agent", default="scripted", help=f"one of {', '.join(agent_names())}")
+    play.add_argument("--agent", default="scripted",
+                      help=f"one of {', '.join(agent_names())}, or a pysc2 agent class by import path, e.g. "
+                           "pysc2.agents.scripted_agent.MoveToBeacon (played one game at a time)")
     play.add_argument("--episodes", type=int, default=10)
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--device", default="cpu", help="cpu or cuda")

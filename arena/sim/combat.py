@@ -69,11 +69,14 @@ def fire_weapons(state: State, table: UnitTable, geo: Pairs) -> State:
 
     # Splash weapons (Baneling): every enemy whose circle the blast reaches, centred on the attacker.
     blast = firing & suicide
-    reach = table.splash_radius[kind][:, :, None] + table.radius[kind][:, None, :]
-    caught = blast[:, :, None] & geo.hostile & (geo.dist <= reach)
-    pair_hit = kind[:, :, None] * K + kind[:, None, :]
-    total_raw = total_raw + torch.where(caught, raw_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
-    total_armored = total_armored + torch.where(caught, armored_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
+    # Eagerly on the CPU, a loop without a blast skips the [B, U, U] splash work (most loops of most games);
+    # compiled or on a GPU, the check would cost more than it saves.
+    if torch.compiler.is_compiling() or blast.device.type != "cpu" or bool(blast.any()):
+        reach = table.splash_radius[kind][:, :, None] + table.radius[kind][:, None, :]
+        caught = blast[:, :, None] & geo.hostile & (geo.dist <= reach)
+        pair_hit = kind[:, :, None] * K + kind[:, None, :]
+        total_raw = total_raw + torch.where(caught, raw_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
+        total_armored = total_armored + torch.where(caught, armored_by_pair.flatten()[pair_hit], 0.0).sum(dim=1)
 
     hp, shields = apply_damage(state.unit_hp, state.unit_shields, total_raw, total_armored)
     alive = state.unit_alive & (hp > 0) & ~blast

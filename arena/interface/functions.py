@@ -96,3 +96,5 @@ class ActionResult(enum.IntEnum):
     InvalidAvailableAction = 214
     """The function was not in available_actions (pysc2 raises or no-ops there). 214 is the protocol's
     CantFindCancelOrder, a code no modelled function can produce otherwise."""
+    ApmCapExceeded = 250
+    """Ours, outside the protocol's codes: the action was refused by the APM cap (arena.interface.limits)."""

@@ -12,7 +12,7 @@ from arena.interface.fog import Visibility, units_in_sight, visibility_states, v
 from arena.interface.selection import army_units, idle_workers
 from arena.interface.unit_list import control_group_summary, selection_rows, unit_list
 from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
-from arena.sim.state import State
+from arena.sim.state import Owner, State
 from arena.sim.units import UnitTable
 
 PLAYER_FIELDS = 11
@@ -88,7 +88,7 @@ def observe(state: State, player: int, ctx: ObservationContext, action_result: t
         "last_actions": last_action,
         "camera": camera,
         "multi_select": selection_rows(state, player, table),
-        "multi_select_mask": state.selected[:, player] & state.unit_alive,
+        "multi_select_mask": state.selected[:, player] & visible,
         "control_groups": control_group_summary(state, player, table),
     }
     if fmt.feature_layers:
@@ -99,8 +99,12 @@ def observe(state: State, player: int, ctx: ObservationContext, action_result: t
         obs["feature_units"] = unit_list(state, player, table, on_screen, screen_px, fmt.pixels_per_unit, on_screen)
         obs["feature_units_mask"] = on_screen
     if fmt.raw_units:
+        listed = visible
+        if fmt.mask_offscreen_enemies:
+            enemy = (state.unit_owner != player) & (state.unit_owner != int(Owner.NEUTRAL))
+            listed = visible & (~enemy | on_screen)
         minimap_px = world_to_minimap(state.unit_pos, fmt, ctx.geometry)
-        obs["raw_units"] = unit_list(state, player, table, visible, minimap_px, minimap_scale(fmt, ctx.geometry),
+        obs["raw_units"] = unit_list(state, player, table, listed, minimap_px, minimap_scale(fmt, ctx.geometry),
                                      on_screen)
-        obs["raw_units_mask"] = visible
+        obs["raw_units_mask"] = listed
     return obs

@@ -40,6 +40,9 @@ class InterfaceFormat:
     """Include pysc2's feature_units (on-screen units, screen pixels)."""
     raw_units: bool = False
     """Include pysc2's raw_units (every unit the player can see, minimap pixels)."""
+    mask_offscreen_enemies: bool = False
+    """Leave enemies outside the camera out of raw_units too (they stay on the minimap under fog of war), so
+    that even the unit-list view is camera-limited (pysc2's `mask_offscreen_enemies` idea)."""
 
     def __post_init__(self) -> None:
         if self.screen_size < 8 or self.minimap_size < 8:

@@ -215,11 +215,27 @@ class ArenaSingleEnv(gymnasium.Env):
 
 
 def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu", step_mul: int | None = None,
-         interface: InterfaceFormat | None = None, compile: bool = False) -> ArenaEnv:
+         interface: InterfaceFormat | None = None, compile: bool = False, backend: str = "embedded",
+         **backend_options) -> gymnasium.vector.VectorEnv:
     """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1").
 
-    `compile=True` runs the engine's game loop through torch.compile (needs a C++ compiler on CPU; results equal
-    the eager engine's up to float rounding)."""
+    `backend` picks what plays the games (`arena.backends.Backend`): "embedded", the torch engine (an `ArenaEnv`),
+    or "sc2", the real StarCraft II through pysc2 (an `arena.backends.sc2.Sc2Env`, which also takes pysc2 map names
+    such as "Simple64"; `backend_options` go to it: players, max_units, save_replay_episodes, replay_dir, ...).
+    Both speak the same protocol. `compile=True` runs the embedded engine's game loop through torch.compile (needs a
+    C++ compiler on CPU; results equal the eager engine's up to float rounding)."""
+    from arena.backends import Backend
+
+    chosen = Backend.parse(backend)
+    if chosen is Backend.SC2:
+        if compile:
+            raise ValueError("compile=True applies to the embedded engine only, not to backend='sc2'")
+        from arena.backends.sc2 import Sc2Env  # here: it imports pysc2, which only this backend needs
+
+        return Sc2Env(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
+                      **backend_options)
+    if backend_options:
+        raise TypeError(f"options {sorted(backend_options)} are for backend='sc2'; the embedded backend takes none")
     return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
                     compile=compile)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
 from agents.base import BatchedAgent
 from arena.env import ArenaEnv, StepType
+
+if TYPE_CHECKING:
+    from arena.multi_env import ArenaMultiEnv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,3 +54,50 @@ def play_episodes(env: ArenaEnv, agent: BatchedAgent, *, seed: int = 0,
         if on_step is not None:
             on_step(int(finished.sum()), env.num_envs)
     return EpisodeScores(scores=[float(s) for s in scores.cpu()], steps=steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchRecord:
+    """The outcome of each two-player game played, from player 1's side: +1 win, 0 draw, -1 loss."""
+
+    outcomes: list[int]
+    steps: int
+
+    @property
+    def wins(self) -> int:
+        return sum(1 for o in self.outcomes if o > 0)
+
+    @property
+    def draws(self) -> int:
+        return sum(1 for o in self.outcomes if o == 0)
+
+    @property
+    def losses(self) -> int:
+        return sum(1 for o in self.outcomes if o < 0)
+
+
+def play_matches(env: "ArenaMultiEnv", agents: list[BatchedAgent], *, seed: int = 0,
+                 on_step: Callable[[int, int], None] | None = None) -> MatchRecord:
+    """Play one game in every environment of a two-player `env`, agent i as player i, and return the outcomes."""
+    from arena.multi_env import player_view
+
+    if len(agents) != env.num_players:
+        raise ValueError(f"{env.spec_.id} needs {env.num_players} agents, got {len(agents)}")
+    obs, info = env.reset(seed=seed)
+    for agent in agents:
+        agent.reset(env.num_envs)
+    first = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+    finished = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+    outcomes = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
+    steps = 0
+    while not bool(finished.all()):
+        actions = [agent.act(player_view(obs, player), first) for player, agent in enumerate(agents)]
+        obs, reward, terminated, truncated, info = env.step(actions)
+        steps += 1
+        ending = (info["step_type"] == int(StepType.LAST)) & ~finished
+        outcomes = torch.where(ending, info["outcome"], outcomes)
+        finished |= ending
+        first = info["step_type"] == int(StepType.FIRST)
+        if on_step is not None:
+            on_step(int(finished.sum()), env.num_envs)
+    return MatchRecord(outcomes=[int(o) for o in outcomes.cpu()], steps=steps)

@@ -222,7 +222,9 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
     `backend` picks what plays the games (`arena.backends.Backend`): "embedded", the torch engine (an `ArenaEnv`),
     or "sc2", the real StarCraft II through pysc2 (an `arena.backends.sc2.Sc2Env`, which also takes pysc2 map names
     such as "Simple64"; `backend_options` go to it: players, max_units, save_replay_episodes, replay_dir, ...).
-    Both speak the same protocol. `compile=True` runs the embedded engine's game loop through torch.compile (needs a
+    Both speak the same protocol. A two-player scenario gives an `arena.multi_env.ArenaMultiEnv` (observations
+    [B, P, ...], one action per player), under `limits=` (`arena.interface.limits.Limits`; default AlphaStar's APM
+    cap, 2 game loops of delay, fog of war). `compile=True` runs the embedded engine's game loop through torch.compile (needs a
     C++ compiler on CPU; results equal the eager engine's up to float rounding)."""
     from arena.backends import Backend
 
@@ -234,8 +236,17 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
 
         return Sc2Env(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
                       **backend_options)
+    limits = backend_options.pop("limits", None)
     if backend_options:
-        raise TypeError(f"options {sorted(backend_options)} are for backend='sc2'; the embedded backend takes none")
+        raise TypeError(f"options {sorted(backend_options)} are for backend='sc2'; the embedded backend takes "
+                        "only limits= (two-player scenarios)")
+    if make_scenario(scenario).spec.num_agents > 1:
+        from arena.multi_env import ArenaMultiEnv  # it builds on this module
+
+        return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
+                             limits=limits, compile=compile)
+    if limits is not None:
+        raise ValueError(f"limits= applies to two-player scenarios; {scenario} has one player")
     return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
                     compile=compile)
 

@@ -13,8 +13,11 @@ from tqdm import tqdm
 import arena
 from agents.pysc2_agents import is_import_path, load_agent_class, play_pysc2_episodes
 from agents.registry import agent_names, make_agent
-from agents.rollout import EpisodeScores, play_episodes
+from agents.rollout import EpisodeScores, MatchRecord, play_episodes, play_matches
+from arena.backends import Sc2NotInstalledError
+from arena.interface.limits import Limits
 from arena.interface.view import InterfaceFormat
+from arena.multi_env import ArenaMultiEnv
 from arena.scenarios.registry import make_scenario, resolve_id
 
 
@@ -39,7 +42,8 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
               disable=args.quiet) as bar:
         while len(scores) < args.episodes:
             n = min(batch, args.episodes - len(scores))
-            env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul, compile=args.compile)
+            env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul,
+                             compile=args.compile, backend=args.backend)
             agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
             done_before = len(scores)
             last = [0]
@@ -62,6 +66,14 @@ def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.
                                          use_feature_units=True)
 
     def make_env() -> pysc2_env.SC2Env:
+        map_name = scenario_id.rsplit("-v", 1)[0]
+        if args.backend == "sc2":  # pysc2's own environment on the real game
+            from arena.backends.installation import check_installation
+            from pysc2.env import sc2_env
+
+            check_installation(map_name)
+            return sc2_env.SC2Env(map_name=map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
+                                  agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed)
         return pysc2_env.SC2Env(map_name=scenario_id, players=[pysc2_env.Agent(pysc2_env.Race.terran)],
                                 agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed,
                                 device=device, compile=args.compile)
@@ -71,14 +83,63 @@ def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.
         return play_pysc2_episodes(make_env, agent, args.episodes, on_episode=lambda score: bar.update(1))
 
 
+def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.device) -> MatchRecord:
+    """Games of a two-player scenario, played in batches; outcomes from player 1's side."""
+    limits = Limits.off() if args.no_limits else Limits()
+    outcomes: list[int] = []
+    steps = 0
+    batch = max(1, min(args.episodes, args.batch))
+    with tqdm(total=args.episodes, desc=f"{scenario_id} ({' vs '.join(args.agents)})", unit="game",
+              file=sys.stderr, disable=args.quiet) as bar:
+        while len(outcomes) < args.episodes:
+            n = min(batch, args.episodes - len(outcomes))
+            env = ArenaMultiEnv(scenario_id, num_envs=n, device=device, step_mul=args.step_mul, limits=limits,
+                                compile=args.compile)
+            agents = [make_agent(name, scenario_id, seed=args.seed + len(outcomes) + 1000 * player)
+                      for player, name in enumerate(args.agents)]
+            last = [0]
+
+            def progress(finished: int, total: int) -> None:
+                bar.update(finished - last[0])
+                last[0] = finished
+
+            record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=progress)
+            outcomes.extend(record.outcomes)
+            steps += record.steps
+    return MatchRecord(outcomes=outcomes, steps=steps)
+
+
+def command_play_two_player(args: argparse.Namespace, scenario_id: str) -> int:
+    if len(args.agents) != 2:
+        print(f"arena play: {scenario_id} is a two-player scenario; give --agents A B, got {args.agents}",
+              file=sys.stderr)
+        return 2
+    try:
+        for name in args.agents:
+            make_agent(name, scenario_id, seed=args.seed)
+    except ValueError as error:
+        print(f"arena play: {error.args[0]}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    record = _play_two_player(args, scenario_id, _device(args.device))
+    elapsed = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({"scenario": scenario_id, "agents": args.agents, "outcomes": record.outcomes,
+                          "wins": record.wins, "draws": record.draws, "losses": record.losses}))
+        return 0
+    for i, outcome in enumerate(record.outcomes):
+        print(f"game {i + 1:3d}  {('win' if outcome > 0 else 'loss' if outcome < 0 else 'draw'):4s} "
+              f"for player 1 ({args.agents[0]})")
+    print(f"{scenario_id}  {args.agents[0]} vs {args.agents[1]}  games {len(record.outcomes)}  "
+          f"wins {record.wins}  draws {record.draws}  losses {record.losses}  "
+          f"(player 1's record; limits {'off' if args.no_limits else 'on'}; {elapsed:.1f} s)")
+    return 0
+
+
 def command_play(args: argparse.Namespace) -> int:
     try:
         scenario_id = resolve_id(args.scenario)
-        if is_import_path(args.agent):
-            load_agent_class(args.agent)
-        else:
-            make_agent(args.agent, scenario_id, seed=args.seed)
-    except (KeyError, ValueError) as error:
+    except KeyError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
     for name, value in (("--episodes", args.episodes), ("--batch", args.batch)):
@@ -88,10 +149,31 @@ def command_play(args: argparse.Namespace) -> int:
     if args.step_mul is not None and args.step_mul < 1:
         print(f"arena play: --step-mul must be at least 1, got {args.step_mul}", file=sys.stderr)
         return 2
+    if make_scenario(scenario_id).spec.num_agents > 1:
+        if args.backend != "embedded":
+            print(f"arena play: the two-player scenario {scenario_id} runs on the embedded engine only",
+                  file=sys.stderr)
+            return 2
+        return command_play_two_player(args, scenario_id)
+    if args.agents is not None:
+        print(f"arena play: {scenario_id} is a one-player scenario; use --agent, not --agents", file=sys.stderr)
+        return 2
+    try:
+        if is_import_path(args.agent):
+            load_agent_class(args.agent)
+        else:
+            make_agent(args.agent, scenario_id, seed=args.seed)
+    except ValueError as error:
+        print(f"arena play: {error.args[0]}", file=sys.stderr)
+        return 2
     device = _device(args.device)
     start = time.perf_counter()
     play = _play_pysc2_agent if is_import_path(args.agent) else _play_rounds
-    scores = play(args, scenario_id, device)
+    try:
+        scores = play(args, scenario_id, device)
+    except Sc2NotInstalledError as error:
+        print(f"arena play: {error}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - start
     mean = sum(scores) / len(scores)
     std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
@@ -153,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--agent", default="scripted",
                       help=f"one of {', '.join(agent_names())}, or a pysc2 agent class by import path, e.g. "
                            "pysc2.agents.scripted_agent.MoveToBeacon (played one game at a time)")
-    play.add_argument("--episodes", type=int, default=10)
+    play.add_argument("--agents", nargs="+", default=None, metavar="AGENT",
+                      help="two-player scenarios: the agents of player 1 and player 2 (default: scripted scripted)")
+    play.add_argument("--no-limits", action="store_true",
+                      help="two-player scenarios: lift the APM cap, the action delay and fog of war")
+    play.add_argument("--episodes", type=int, default=10, help="episodes (games) to play")
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--device", default="cpu", help="cpu or cuda")
     play.add_argument("--step-mul", type=int, default=None, help="game loops per agent step (default: scenario's)")
@@ -161,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     play.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_compile_flag(play)
+    play.add_argument("--backend", choices=("embedded", "sc2"), default="embedded",
+                      help="embedded: the torch engine (default); sc2: the real StarCraft II through pysc2 "
+                           "(needs the game: SC2PATH)")
     play.set_defaults(run=command_play)
 
     bench = sub.add_parser("bench", help="print env-steps per second of the batched engine")

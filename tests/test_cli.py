@@ -76,3 +76,19 @@ def test_console_script_is_installed():
     done = subprocess.run([sys.executable, "-m", "league.cli", "play", "Nope"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 2 and "unknown scenario" in done.stderr
+
+
+def test_backend_sc2_without_the_game_names_sc2path(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("SC2PATH", str(tmp_path / "nowhere"))
+    assert main(["play", "MoveToBeacon", "--backend", "sc2", "--episodes", "1", "--quiet"]) == 2
+    assert "SC2PATH" in capsys.readouterr().err
+    assert main(["play", "MoveToBeacon", "--backend", "sc2", "--agent", "pysc2.agents.random_agent.RandomAgent",
+                 "--episodes", "1", "--quiet"]) == 2
+    assert "SC2PATH" in capsys.readouterr().err
+
+
+def test_pysc2_agent_by_import_path(capsys):
+    assert main(["play", "MoveToBeacon", "--agent", "pysc2.agents.scripted_agent.MoveToBeacon", "--episodes", "1",
+                 "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["agent"] == "pysc2.agents.scripted_agent.MoveToBeacon" and result["scores"][0] >= 15

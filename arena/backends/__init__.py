@@ -28,4 +28,8 @@ class Backend(str, enum.Enum):
             raise ValueError(f"unknown backend {value!r}; known backends: {known}") from None
 
 
-__all__ = ["Backend"]
+class Sc2NotInstalledError(RuntimeError):
+    """StarCraft II, or the map asked for, is not where pysc2 looks for it (raised by arena.backends.installation)."""
+
+
+__all__ = ["Backend", "Sc2NotInstalledError"]

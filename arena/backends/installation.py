@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 
+from arena.backends import Sc2NotInstalledError
 from arena.compat.pysc2 import load_pysc2
 
 load_pysc2()  # before any pysc2 import (protobuf and Python 3.11 fixes)
@@ -25,10 +26,6 @@ INSTALL_HELP = (
     "install StarCraft II through Battle.net and start it once. Put the maps in its Maps/ folder: the mini-games "
     "from https://github.com/deepmind/pysc2#get-the-maps, the melee maps from "
     "https://github.com/Blizzard/s2client-proto#map-packs.")
-
-
-class Sc2NotInstalledError(RuntimeError):
-    """StarCraft II, or the map asked for, is not where pysc2 looks for it."""
 
 
 def parse_absl_flags() -> None:

@@ -16,7 +16,7 @@ from arena.multi_env import ArenaMultiEnv, player_view
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import place, points_in_rect, slot_range
 from arena.sim import rng
-from arena.sim.state import Owner, State
+from arena.sim.state import Owner, State, select_envs
 from arena.sim.units import UnitType, unit_table
 from agents.random_agent import RandomAgent
 
@@ -114,7 +114,7 @@ def test_apm_cap_holds_in_the_environment_and_refusals_are_reported():
                                                                                 minimap_size=32)]
     refused_seen = 0
     first = torch.ones(8, dtype=torch.bool)
-    for _ in range(120):
+    for _ in range(80):
         actions = [a.act(player_view(obs, p), first) for p, a in enumerate(agents)]
         obs, _, _, _, info = env.step(actions)
         first = info["step_type"] == 0
@@ -145,15 +145,16 @@ def _seen_by(state: State, player: int, points: torch.Tensor, slack: float) -> t
 
 
 def test_no_observation_ever_shows_an_enemy_no_own_unit_sees():
-    env = make(batch=16, limits=Limits(delay_loops=0), step_mul=4)
+    B = 8
+    env = make(batch=B, limits=Limits(delay_loops=0), step_mul=4)
     obs, _ = env.reset(seed=5)
     agents = [RandomAgent(seed=7, screen_size=32, minimap_size=32), RandomAgent(seed=8, screen_size=32,
                                                                                 minimap_size=32)]
     geometry = env.spec_.geometry
     relative = SCREEN_LAYERS.index("player_relative")
-    first = torch.ones(16, dtype=torch.bool)
+    first = torch.ones(B, dtype=torch.bool)
     hidden_somewhere = 0
-    for _ in range(60):
+    for _ in range(40):
         state = env.state
         for player in range(2):
             view = player_view(obs, player)
@@ -165,19 +166,20 @@ def test_no_observation_ever_shows_an_enemy_no_own_unit_sees():
             assert not (listed & ~seen).any()
             hidden_somewhere += int((enemy & ~seen).sum())
             # Layers: every ENEMY pixel of the screen and minimap lies within sight of an own unit.
-            for layer, to_world in (("feature_screen", lambda px: screen_to_world(px, state.camera[:, player],
-                                                                                  FMT)),
-                                    ("feature_minimap", lambda px: minimap_to_world(px, FMT, geometry))):
+            for layer in ("feature_screen", "feature_minimap"):
                 enemy_px = view[layer][:, relative] == int(PlayerRelative.ENEMY)  # [B, H, W]
-                for b in range(16):
+                for b in range(B):
                     ys, xs = torch.nonzero(enemy_px[b], as_tuple=True)
                     if len(xs) == 0:
                         continue
-                    pixels = torch.stack([xs, ys], dim=-1)
-                    world = torch.stack([to_world(px[None].expand(16, 2))[b] for px in pixels])[None]
-                    single = State(**{f: getattr(state, f)[b:b + 1] for f in state.__dataclass_fields__})
-                    slack = 2.0 if layer == "feature_minimap" else 1.5
-                    assert _seen_by(single, player, world, slack=slack).all(), (layer, b)
+                    pixels = torch.stack([xs, ys], dim=-1)  # [N, 2] integer (x, y)
+                    if layer == "feature_screen":
+                        world = screen_to_world(pixels, state.camera[b, player].expand(len(pixels), 2), FMT)
+                    else:
+                        world = minimap_to_world(pixels, FMT, geometry)
+                    single = select_envs(state, slice(b, b + 1))
+                    slack = 2.0 if layer == "feature_minimap" else 1.5  # a minimap pixel spans 2 map units
+                    assert _seen_by(single, player, world[None], slack=slack).all(), (layer, b)
         actions = [a.act(player_view(obs, p), first) for p, a in enumerate(agents)]
         obs, _, _, _, info = env.step(actions)
         first = info["step_type"] == 0

@@ -550,7 +550,8 @@ def run(args: Args) -> None:
             for device in devices:
                 profile_step(scenario, args.profile, device, args)
         return
-    scenarios = list(args.scenarios) or arena.scenario_ids()
+    # Two-player scenarios (a different protocol, with fairness limits) are measured by benchmarks/two_player.py.
+    scenarios = list(args.scenarios) or [s for s in arena.scenario_ids() if arena.make_scenario(s).spec.num_agents == 1]
     table: list[Row] = []
     if args.only in ("all", "scenarios"):
         print_line("\n# Every registered scenario\n" + HEADER)

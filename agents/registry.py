@@ -8,11 +8,13 @@ from typing import Callable
 from agents.base import BatchedAgent
 from agents.noop_agent import NoopAgent
 from agents.random_agent import RandomAgent
+from agents.scripted.army import ArmyAgent
 from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent
 from agents.scripted.defeat_roaches import DefeatRoachesAgent
 from agents.scripted.defeat_zerglings_and_banelings import DefeatZerglingsAndBanelingsAgent
 from agents.scripted.find_and_defeat_zerglings import FindAndDefeatZerglingsAgent
 from agents.scripted.move_to_beacon import MoveToBeaconAgent
+from agents.scripted.races import BeaconRaceAgent, ShardRaceAgent
 from arena.scenarios.registry import resolve_id
 
 SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
@@ -21,8 +23,14 @@ SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
     "FindAndDefeatZerglings": FindAndDefeatZerglingsAgent,
     "DefeatRoaches": DefeatRoachesAgent,
     "DefeatZerglingsAndBanelings": DefeatZerglingsAndBanelingsAgent,
+    # Two-player scenarios: the agent plays one seat, from that player's observation.
+    "MarineMirror": ArmyAgent,
+    "TerranVsZerg": ArmyAgent,
+    "BeaconRace": BeaconRaceAgent,
+    "ShardRace": ShardRaceAgent,
 }
-"""The scripted agent of each scenario, by the scenario's name without version."""
+"""The scripted agent of each scenario, by the scenario's name without version. For a two-player scenario it plays
+either seat: make one per player."""
 
 _MAKERS: dict[str, Callable[[str, int], BatchedAgent]] = {
     "random": lambda scenario, seed: RandomAgent(seed=seed),

@@ -1,5 +1,5 @@
-"""What a scenario is: its constants (`ScenarioSpec`) and three pure functions over the State: spawn the units of a
-new episode, apply the map's rules after every game loop, and say when an episode is over."""
+"""What a scenario is: its constants (`ScenarioSpec`) and pure functions over the State: spawn the units of a new
+episode, apply the map's rules after every game loop, say when an episode is over and, with two players, who won."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ class Scenario(abc.ABC):
     def terminated(self, state: State) -> torch.Tensor:
         """[B] bool: the episode ended before its time limit."""
         return torch.zeros(state.batch_size, dtype=torch.bool, device=state.device)
+
+    def outcome(self, state: State) -> torch.Tensor:
+        """[B] long: +1 where player 1 (Owner.PLAYER_1) has won, -1 where player 2 has, 0 otherwise (a draw, or
+        not decided yet). Two-player environments read it when an episode ends (terminated or at the time limit)
+        and reward the players +1 / -1 / 0 from it; one-player scenarios never call it."""
+        return torch.zeros(state.batch_size, dtype=torch.long, device=state.device)
 
     def initial_state(self, seed: torch.Tensor, episode: torch.Tensor) -> State:
         """The first state of an episode for each game: seed and episode [B] long."""

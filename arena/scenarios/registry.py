@@ -8,6 +8,7 @@ from arena.scenarios.combat_waves import DefeatRoaches, DefeatZerglingsAndBaneli
 from arena.scenarios.find_and_defeat_zerglings import FindAndDefeatZerglings
 from arena.scenarios.move_to_beacon import MoveToBeacon
 from arena.scenarios.skirmish import Skirmish2s3z, Skirmish3m, Skirmish27mVs30m
+from arena.scenarios.two_player import TWO_PLAYER_SCENARIOS
 
 _REGISTRY: dict[str, type[Scenario]] = {}
 
@@ -25,6 +26,8 @@ for _scenario in (MoveToBeacon, CollectMineralShards, FindAndDefeatZerglings, De
                   DefeatZerglingsAndBanelings):
     register(_scenario)
 for _scenario in (Skirmish3m, Skirmish2s3z, Skirmish27mVs30m):
+    register(_scenario)
+for _scenario in TWO_PLAYER_SCENARIOS:
     register(_scenario)
 
 

@@ -194,7 +194,7 @@ def test_batch_equals_single_games_across_time_limits():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", arena.scenario_ids())
+@pytest.mark.parametrize("scenario", [s for s in arena.scenario_ids() if arena.make_scenario(s).spec.num_agents == 1])
 def test_batch_equals_single_games_every_scenario(scenario):
     spec_limit = arena.make(scenario, num_envs=1).spec_.time_limit_loops
     _run_batch_and_singles(scenario, [21, 22, 23], steps=30, attack_bias=0.4,

@@ -80,7 +80,8 @@ def _step_loop_by_loop(env: arena.ArenaEnv, loops: int) -> list[torch.Tensor]:
 # ---------------------------------------------------------------------------------------------------------------
 # Conformance, for every registered scenario.
 
-SCENARIOS = arena.scenario_ids()
+SCENARIOS = [s for s in arena.scenario_ids() if make_scenario(s).spec.num_agents == 1]
+"""One-player scenarios: the two-player ones (a player dimension) have their own tests."""
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -110,6 +110,8 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
 
 
 def command_play_two_player(args: argparse.Namespace, scenario_id: str) -> int:
+    if args.agents is None:
+        args.agents = ["scripted", "scripted"]
     if len(args.agents) != 2:
         print(f"arena play: {scenario_id} is a two-player scenario; give --agents A B, got {args.agents}",
               file=sys.stderr)

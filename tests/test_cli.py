@@ -92,3 +92,24 @@ def test_pysc2_agent_by_import_path(capsys):
                  "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["agent"] == "pysc2.agents.scripted_agent.MoveToBeacon" and result["scores"][0] >= 15
+
+
+def test_two_player_play_prints_the_record(capsys):
+    assert main(["play", "MarineMirror", "--agents", "scripted", "noop", "--episodes", "2", "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("game   1") and "for player 1 (scripted)" in lines[0]
+    summary = lines[-1]
+    assert summary.startswith("MarineMirror-v1  scripted vs noop  games 2") and "limits on" in summary
+    wins, draws, losses = (int(summary.split(word)[1].split()[0]) for word in (" wins ", " draws ", " losses "))
+    assert wins + draws + losses == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["play", "MarineMirror", "--agents", "scripted"], "give --agents A B"),
+    (["play", "MarineMirror", "--agents", "scripted", "smart"], "unknown agent 'smart'"),
+    (["play", "MoveToBeacon", "--agents", "scripted", "random"], "one-player scenario; use --agent"),
+    (["play", "MarineMirror", "--backend", "sc2"], "runs on the embedded engine only"),
+])
+def test_two_player_bad_input(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

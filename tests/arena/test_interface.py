@@ -176,10 +176,13 @@ def test_unit_type_ids_equal_pysc2(pysc2):
 
 
 def test_action_results_are_protocol_codes(pysc2):
+    ours = {ActionResult.InvalidAvailableAction, ActionResult.ApmCapExceeded}  # the project's own, documented
     for result in ActionResult:
-        if result == ActionResult.InvalidAvailableAction:
-            continue  # 214 by the project's choice
+        if result in ours:
+            continue
         assert pysc2.error.ActionResult.Value(result.name) == int(result), result.name
+    protocol = set(pysc2.error.ActionResult.values())
+    assert int(ActionResult.ApmCapExceeded) not in protocol  # never mistaken for a game error
 
 
 # ---------------------------------------------------------------------------------------------------------------

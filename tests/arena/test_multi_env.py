@@ -229,3 +229,38 @@ def test_bad_actions_are_refused_with_a_message():
         env.step([BatchedAction.no_op(2), BatchedAction.no_op(3)])
     with pytest.raises(ValueError, match="one-player scenario"):
         ArenaMultiEnv("MoveToBeacon")
+
+
+@pytest.mark.parametrize("scenario", ["MarineMirror", "BeaconRace"])
+def test_swapping_the_players_with_mirrored_seeds_swaps_the_outcomes(scenario):
+    """A symmetric scenario under all limits: the scripted agent against an idle one, then the seats exchanged on
+    the mirror seeds; every game's outcome is the negation of its mirror game's."""
+    from agents.registry import make_agent
+    from arena.scenarios.two_player import mirror_seed
+
+    seeds = [10, 12, 14, 16]
+    env = ArenaMultiEnv(scenario, num_envs=len(seeds), interface=InterfaceFormat(screen_size=32, minimap_size=32))
+    env_swapped = ArenaMultiEnv(scenario, num_envs=len(seeds),
+                                interface=InterfaceFormat(screen_size=32, minimap_size=32))
+    scripted, idle = make_agent("scripted", scenario), make_agent("noop", scenario)
+    record = play_matches_with_seeds(env, [scripted, idle], seeds)
+    swapped = play_matches_with_seeds(env_swapped, [make_agent("noop", scenario), make_agent("scripted", scenario)],
+                                      [mirror_seed(s) for s in seeds])
+    assert swapped == [-o for o in record]
+    assert any(o != 0 for o in record)  # decisive games, so the check has teeth
+
+
+def play_matches_with_seeds(env: ArenaMultiEnv, agents, seeds: list[int]) -> list[int]:
+    obs, info = env.reset(seed=seeds)
+    for agent in agents:
+        agent.reset(env.num_envs)
+    first = torch.ones(env.num_envs, dtype=torch.bool)
+    finished = torch.zeros(env.num_envs, dtype=torch.bool)
+    outcomes = torch.zeros(env.num_envs, dtype=torch.long)
+    while not bool(finished.all()):
+        obs, _, _, _, info = env.step([a.act(player_view(obs, p), first) for p, a in enumerate(agents)])
+        ending = (info["step_type"] == 2) & ~finished
+        outcomes = torch.where(ending, info["outcome"], outcomes)
+        finished |= ending
+        first = info["step_type"] == 0
+    return outcomes.tolist()

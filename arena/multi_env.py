@@ -17,7 +17,8 @@ from arena.env import StepType, _seeds
 from arena.interface.actions import BatchedAction, apply_action
 from arena.interface.functions import ActionResult, FunctionId
 from arena.interface.limits import ApmState, Limits, admit, window_counts
-from arena.interface.observation import ObservationContext, observe, perceive, remember_seen
+from arena.interface.fog import visible_cells
+from arena.interface.observation import ObservationContext, observe, perceive
 from arena.interface.view import InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
@@ -78,19 +79,20 @@ class ArenaMultiEnv:
         self.state: State | None = None
         self.apm = ApmState.empty(num_envs, self.num_players, self.limits, self.device)
         self._pending: list[_Pending] = []
+        self._cells: list[torch.Tensor | None] = [None] * self.num_players
         self._needs_reset = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
 
     # -- the protocol ------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | list[int] | None = None) -> tuple[dict[str, torch.Tensor], dict]:
         seeds = torch.tensor(_seeds(seed, self.num_envs), dtype=torch.long, device=self.device)
         episode = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
-        self.state = remember_seen(self.scenario.initial_state(seeds, episode), self.context)
+        self.state, cells = self._remember(self.scenario.initial_state(seeds, episode))
         self.apm = ApmState.empty(self.num_envs, self.num_players, self.limits, self.device)
         self._pending = []
         self._needs_reset = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         B, P = self.num_envs, self.num_players
         success = torch.full((B, P), int(ActionResult.Success), dtype=torch.long, device=self.device)
-        obs = self._observe(success, torch.zeros(B, P, dtype=torch.long, device=self.device))
+        obs = self._observe(success, torch.zeros(B, P, dtype=torch.long, device=self.device), cells)
         first = torch.full((B,), int(StepType.FIRST), dtype=torch.long, device=self.device)
         return obs, self._info(first, torch.zeros(B, dtype=torch.long, device=self.device))
 
@@ -107,8 +109,8 @@ class ArenaMultiEnv:
         for _ in range(self.step_mul):
             state, result, last_action = self._apply_due(state, result, last_action)
             state, died = self._game_loop(state, self.params)
-            state = remember_seen(self.scenario.loop_rule(state, died), self.context)
-        new_state = self._autoreset(state)
+            state = self.scenario.loop_rule(state, died)
+        new_state, cells = self._remember(self._autoreset(state))
         ended_before = self._needs_reset
         terminated = self.scenario.terminated(new_state) & ~ended_before
         truncated = (new_state.game_loop >= self.spec_.time_limit_loops) & ~terminated & ~ended_before
@@ -121,7 +123,7 @@ class ArenaMultiEnv:
         last_action = torch.where(ended_before[:, None], int(FunctionId.no_op), last_action)
         self.state = new_state
         self._needs_reset = ending
-        obs = self._observe(result, last_action)
+        obs = self._observe(result, last_action, cells)
         return obs, reward, terminated, truncated, self._info(step_type, outcome)
 
     def close(self) -> None:
@@ -150,7 +152,8 @@ class ArenaMultiEnv:
             for player, action in enumerate(pending.actions):
                 action = _masked(action, pending.valid)
                 refused, self.apm = admit(self.apm, action, player, state.game_loop, self.limits)
-                visible, _ = perceive(state, player, self.context)
+                # A click resolves against the cells the player saw at its last observation.
+                visible, _ = perceive(state, player, self.context, self._cells[player])
                 acted, outcome = apply_action(state, _masked(action, ~refused), player, self.context.table,
                                               self.interface, self.spec_.geometry, visible)
                 state = acted
@@ -170,12 +173,29 @@ class ArenaMultiEnv:
             pending.valid = pending.valid & ~self._needs_reset
         self.apm = self.apm.reset_where(self._needs_reset)
         fresh = self.scenario.initial_state(self.state.seed, self.state.episode + 1)
-        return remember_seen(where(self._needs_reset, fresh, stepped), self.context)
+        return where(self._needs_reset, fresh, stepped)
 
-    def _observe(self, result: torch.Tensor, last_action: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _remember(self, state: State) -> tuple[State, list[torch.Tensor | None]]:
+        """Each player's visible cells now, added to what it has explored (None where no feature layer shows the
+        map: without fog, or with unit lists only, where perceive then tests sight unit by unit).
+
+        Under fog, what a player has seen is remembered at the end of every step (the one-player environment does
+        it every game loop): a unit crossing a cell's edge inside a step may leave that sliver unexplored. Vision is
+        the costliest part of the limits, and this keeps it to one pass per player per step, shared with the
+        observation."""
+        if not (self.context.fog and self.interface.feature_layers):  # no map to remember, nothing shows it
+            self._cells = [None] * self.num_players
+            return state, self._cells
+        cells = [visible_cells(state, p, self.context.table, self.context.cells) for p in range(self.num_players)]
+        self._cells = cells
+        return state.replace(explored=state.explored | torch.stack(cells, dim=1)), cells
+
+    def _observe(self, result: torch.Tensor, last_action: torch.Tensor, cells: list[torch.Tensor | None]
+                 ) -> dict[str, torch.Tensor]:
         per_player = []
         for player in range(self.num_players):
-            obs = observe(self.state, player, self.context, result[:, player], last_action[:, player])
+            obs = observe(self.state, player, self.context, result[:, player], last_action[:, player],
+                          cells[player])
             if self.limits.apm_caps:
                 obs["apm_window_actions"] = window_counts(self.apm, self.state.game_loop,
                                                           self.limits.apm_caps[0])[:, player]

@@ -8,7 +8,7 @@ import torch
 
 from arena.interface.actions import available_actions
 from arena.interface.features import minimap_layers, screen_layers
-from arena.interface.fog import Visibility, units_in_sight, visibility_states, visible_cells
+from arena.interface.fog import Visibility, units_in_sight, units_in_sight_of_units, visibility_states, visible_cells
 from arena.interface.selection import army_units, idle_workers
 from arena.interface.unit_list import control_group_summary, selection_rows, unit_list
 from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
@@ -35,13 +35,18 @@ class ObservationContext:
         return int(self.geometry.height), int(self.geometry.width)
 
 
-def perceive(state: State, player: int, ctx: ObservationContext) -> tuple[torch.Tensor, torch.Tensor]:
-    """What `player` sees: (visible units [B, U], visibility [B, H, W] pysc2 states). Also returns with fog off."""
+def perceive(state: State, player: int, ctx: ObservationContext, cells: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """What `player` sees: (visible units [B, U], visibility [B, H, W] pysc2 states; None under fog when the
+    interface has no feature layers, which are the only readers of the map). Also returns with fog off.
+    `cells` [B, H, W] are the player's visible cells when the caller has already computed them for this state."""
     B = state.batch_size
     if not ctx.fog:
         everything = torch.full((1, 1, 1), int(Visibility.VISIBLE), dtype=torch.long, device=state.device)
         return state.unit_alive, everything.expand((B,) + ctx.cells)  # a view: no [B, H, W] memory
-    visible = visible_cells(state, player, ctx.table, ctx.cells)
+    if cells is None and not ctx.fmt.feature_layers:  # nothing shows the map: only which units are seen matters
+        return units_in_sight_of_units(state, player, ctx.table), None
+    visible = visible_cells(state, player, ctx.table, ctx.cells) if cells is None else cells
     return units_in_sight(state, player, visible), visibility_states(visible, state.explored[:, player] | visible)
 
 
@@ -70,10 +75,10 @@ def player_vector(state: State, player: int, table: UnitTable) -> torch.Tensor:
 
 
 def observe(state: State, player: int, ctx: ObservationContext, action_result: torch.Tensor,
-            last_action: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The observation of `player` as a dict of tensors with pysc2's names."""
+            last_action: torch.Tensor, cells: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The observation of `player` as a dict of tensors with pysc2's names (`cells`: as for `perceive`)."""
     fmt, table = ctx.fmt, ctx.table
-    visible, visibility = perceive(state, player, ctx)
+    visible, visibility = perceive(state, player, ctx, cells)
     camera = state.camera[:, player]
     screen_px = world_to_screen(state.unit_pos, camera, fmt)
     radius_px = table.radius[state.unit_type] * fmt.pixels_per_unit

@@ -208,6 +208,8 @@ def command_bench(args: argparse.Namespace) -> int:
         env = arena.make(scenario_id, num_envs=args.num_envs, device=device, interface=fmt, compile=args.compile)
         env.reset(seed=0)
         noop = arena.BatchedAction.no_op(args.num_envs, device)
+        if isinstance(env, ArenaMultiEnv):
+            noop = [noop] * env.num_players
         for _ in range(2):
             env.step(noop)
         start = time.perf_counter()

@@ -63,9 +63,9 @@ def test_cuda_on_a_machine_without_it_is_a_clear_error():
 
 
 def test_bench_prints_a_rate_per_scenario(capsys):
-    assert main(["bench", "MoveToBeacon", "Skirmish3m", "--num-envs", "2", "--steps", "2"]) == 0
+    assert main(["bench", "MoveToBeacon", "Skirmish3m", "MarineMirror", "--num-envs", "2", "--steps", "2"]) == 0
     rows = capsys.readouterr().out.strip().splitlines()[1:]
-    assert [row.split()[0] for row in rows] == ["MoveToBeacon-v1", "Skirmish3m-v1"]
+    assert [row.split()[0] for row in rows] == ["MoveToBeacon-v1", "Skirmish3m-v1", "MarineMirror-v1"]
     assert all(float(row.split()[2]) > 0 for row in rows)
 
 

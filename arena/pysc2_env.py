@@ -31,7 +31,7 @@ from arena.env import ArenaEnv, StepType
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, NUM_FUNCTIONS, ActionResult, ArgumentType, FunctionId
 from arena.interface.unit_list import FeatureUnit
-from arena.interface.view import InterfaceFormat
+from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.registry import make_scenario, resolve_id
 
 _pysc2 = load_pysc2()
@@ -90,7 +90,6 @@ def action_spec(fmt: InterfaceFormat) -> Any:
 
 def observation_spec(fmt: InterfaceFormat) -> Any:
     """pysc2's observation spec (name -> shape, 0 where the length varies) for our interface."""
-    from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS
     spec = {
         "action_result": (0,), "alerts": (0,), "build_queue": (0, _UNIT_LAYER), "cargo": (0, _UNIT_LAYER),
         "cargo_slots_available": (1,), "control_groups": (10, 2), "game_loop": (1,), "last_actions": (0,),

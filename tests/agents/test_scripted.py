@@ -18,8 +18,8 @@ SCRIPTED_AT_LEAST = {
     "MoveToBeacon": 20.0,  # scripted 26.4, random 0.6
     "CollectMineralShards": 100.0,  # scripted 132.6, random 8.7
     "FindAndDefeatZerglings": 25.0,  # scripted 48.9, random 0.9
-    "DefeatRoaches": 150.0,  # scripted 268, random -1.0
-    "DefeatZerglingsAndBanelings": 500.0,  # scripted 1069.5, random 26.2
+    "DefeatRoaches": 150.0,  # scripted 268, random -0.5
+    "DefeatZerglingsAndBanelings": 500.0,  # scripted 1067.8, random 24.4
 }
 
 

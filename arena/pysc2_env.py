@@ -304,10 +304,6 @@ class SC2Env(environment.Base):
                                     discount=discount, observation=to_pysc2_observation(obs, self._fmt,
                                                                                         self._map_name))
 
-    @property
-    def game_info(self) -> None:
-        return None
-
 
 __all__ = ["SC2Env", "Agent", "Bot", "BotBuild", "Difficulty", "Race", "AgentInterfaceFormat", "Dimensions",
            "parse_agent_interface_format", "action_spec", "observation_spec", "to_batched_action",

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Callable
 
 import torch
 from tqdm import tqdm
@@ -27,6 +28,26 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _at_least_one(command: str, options: dict[str, int | None]) -> bool:
+    """Whether every given option (None: not given) is at least 1; otherwise says which is not, on stderr."""
+    for name, value in options.items():
+        if value is not None and value < 1:
+            print(f"arena {command}: {name} must be at least 1, got {value}", file=sys.stderr)
+            return False
+    return True
+
+
+def _batch_progress(bar: tqdm) -> Callable[[int, int], None]:
+    """An `on_step` callback that advances `bar` by the games a batch has finished since the last call."""
+    last = [0]
+
+    def progress(finished: int, total: int) -> None:
+        bar.update(finished - last[0])
+        last[0] = finished
+
+    return progress
+
+
 def command_scenarios(args: argparse.Namespace) -> int:
     for scenario_id in arena.scenario_ids():
         spec = make_scenario(scenario_id).spec
@@ -46,13 +67,8 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
                              compile=args.compile, backend=args.backend)
             agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
             done_before = len(scores)
-            last = [0]
-
-            def progress(finished: int, total: int) -> None:
-                bar.update(finished - last[0])
-                last[0] = finished
-
-            result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before, on_step=progress)
+            result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before,
+                                                  on_step=_batch_progress(bar))
             scores.extend(result.scores)
     return scores
 
@@ -97,13 +113,7 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
                                 compile=args.compile)
             agents = [make_agent(name, scenario_id, seed=args.seed + len(outcomes) + 1000 * player)
                       for player, name in enumerate(args.agents)]
-            last = [0]
-
-            def progress(finished: int, total: int) -> None:
-                bar.update(finished - last[0])
-                last[0] = finished
-
-            record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=progress)
+            record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=_batch_progress(bar))
             outcomes.extend(record.outcomes)
             steps += record.steps
     return MatchRecord(outcomes=outcomes, steps=steps)
@@ -144,12 +154,7 @@ def command_play(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
-    for name, value in (("--episodes", args.episodes), ("--batch", args.batch)):
-        if value < 1:
-            print(f"arena play: {name} must be at least 1, got {value}", file=sys.stderr)
-            return 2
-    if args.step_mul is not None and args.step_mul < 1:
-        print(f"arena play: --step-mul must be at least 1, got {args.step_mul}", file=sys.stderr)
+    if not _at_least_one("play", {"--episodes": args.episodes, "--batch": args.batch, "--step-mul": args.step_mul}):
         return 2
     if make_scenario(scenario_id).spec.num_agents > 1:
         if args.backend != "embedded":
@@ -196,10 +201,8 @@ def command_bench(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"arena bench: {error.args[0]}", file=sys.stderr)
         return 2
-    for name, value in (("--num-envs", args.num_envs), ("--steps", args.steps)):
-        if value < 1:
-            print(f"arena bench: {name} must be at least 1, got {value}", file=sys.stderr)
-            return 2
+    if not _at_least_one("bench", {"--num-envs": args.num_envs, "--steps": args.steps}):
+        return 2
     device = _device(args.device)
     fmt = InterfaceFormat() if args.layers else InterfaceFormat(feature_layers=False)
     print(f"{'scenario':34s} {'envs':>6s} {'env-steps/s':>12s}   ({device}, no_op actions, "

@@ -18,20 +18,16 @@ import torch
 
 from agents.base import BatchedAgent
 from agents.scripted import commands
-from agents.scripted.find_and_defeat_zerglings import nearest_pixel, pixel_grid
+from agents.scripted.find_and_defeat_zerglings import (ENEMY, PATHABLE, PLAYER_RELATIVE, SELF, VISIBILITY,
+                                                      nearest_pixel, pixel_grid)
 from agents.scripted.focus_fire import STICKY_TAG_NONE, target_tag
 from agents.scripted.units import INF, ScreenUnits, centroid, distances, gather_rows
 from arena.interface.actions import BatchedAction
 from arena.interface.fog import Visibility
 from arena.interface.functions import FunctionId
 from arena.interface.unit_list import FeatureUnit
-from arena.interface.view import MINIMAP_LAYERS
 from arena.sim.units import UNIT_SPECS
 
-VISIBILITY = MINIMAP_LAYERS.index("visibility_map")
-PLAYER_RELATIVE = MINIMAP_LAYERS.index("player_relative")
-PATHABLE = MINIMAP_LAYERS.index("pathable")
-SELF, ENEMY = 1, 4
 ARMY_COUNT = 8
 """Index of army_count in pysc2's `player` vector."""
 CAMERA_WIDTH = 24.0

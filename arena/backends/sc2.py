@@ -12,7 +12,6 @@ With two agents on a map (a melee map with `players=[Agent, Agent]`) every game 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 
 import gymnasium

@@ -17,7 +17,6 @@ import torch
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, NUM_FUNCTIONS, FunctionId
 
-LOOPS_PER_REAL_SECOND = 22.4
 NEVER = -(2**40)
 """The game loop of an action that never happened (far outside every window)."""
 

@@ -69,10 +69,10 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         if self.step_mul < 1:
             raise ValueError(f"step_mul must be at least 1, got {self.step_mul}")
         self.interface = interface or InterfaceFormat()
-        self.params = SimParams.create(spec.playable, self.device)
+        self.params = SimParams.create(spec.playable, self.device, economy=spec.economy)
         self._game_loop = compiled_game_loop() if compile else game_loop
-        self.context = ObservationContext(table=unit_table(self.device), fmt=self.interface,
-                                          geometry=spec.geometry, playable=self.params.bounds, fog=spec.fog)
+        self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
+                                                       self.params.bounds, spec.fog)
         self.single_observation_space = observation_space(self.interface, spec.num_units)
         self.single_action_space = action_space(self.interface)
         self.observation_space = self.single_observation_space
@@ -103,7 +103,8 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         action = action.to(self.device)
         spec, state = self.spec_, self.state
         visible, _ = perceive(state, 0, self.context)
-        acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible)
+        acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible,
+                                     self.context.allowed, self.context.economy)
         stepped = run_loops(acted, self.params, self.step_mul, self._loop_rule, self._game_loop)
         new_state = remember_seen(self._autoreset(stepped), self.context)
         terminated = self.scenario.terminated(new_state) & ~self._needs_reset

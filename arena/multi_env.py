@@ -72,10 +72,10 @@ class ArenaMultiEnv:
             raise ValueError(f"step_mul must be at least 1, got {self.step_mul}")
         self.limits = limits if limits is not None else Limits()
         self.interface = interface or InterfaceFormat()
-        self.params = SimParams.create(spec.playable, self.device)
+        self.params = SimParams.create(spec.playable, self.device, economy=spec.economy)
         self._game_loop = compiled_game_loop() if compile else game_loop
-        self.context = ObservationContext(table=unit_table(self.device), fmt=self.interface, geometry=spec.geometry,
-                                          playable=self.params.bounds, fog=spec.fog and self.limits.fog)
+        self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
+                                                       self.params.bounds, spec.fog and self.limits.fog)
         self.state: State | None = None
         self.apm = ApmState.empty(num_envs, self.num_players, self.limits, self.device)
         self._pending: list[_Pending] = []
@@ -155,7 +155,8 @@ class ArenaMultiEnv:
                 # A click resolves against the cells the player saw at its last observation.
                 visible, _ = perceive(state, player, self.context, self._cells[player])
                 acted, outcome = apply_action(state, _masked(action, ~refused), player, self.context.table,
-                                              self.interface, self.spec_.geometry, visible)
+                                              self.interface, self.spec_.geometry, visible, self.context.allowed,
+                                              self.context.economy)
                 state = acted
                 outcome = torch.where(refused, int(ActionResult.ApmCapExceeded), outcome)
                 took = pending.valid

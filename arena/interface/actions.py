@@ -7,7 +7,8 @@ import dataclasses
 
 import torch
 
-from arena.interface.functions import NUM_FUNCTIONS, UNIT_COMMANDS, ActionResult, FunctionId
+from arena.interface.economy_actions import apply_economy, economy_available
+from arena.interface.functions import ALWAYS_AVAILABLE, NUM_FUNCTIONS, UNIT_COMMANDS, ActionResult, FunctionId
 from arena.interface.selection import (army_units, control_group, idle_workers, one_hot, pick_unit,
                                        replace_or_add, select_idle_worker, select_point)
 from arena.interface.view import (InterfaceFormat, MapGeometry, clamp_camera, minimap_to_world, screen_to_world,
@@ -57,8 +58,10 @@ class BatchedAction:
         return BatchedAction(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
 
 
-def available_actions(state: State, player: int, table: UnitTable) -> torch.Tensor:
-    """[B, 573] bool: pysc2's available_actions for `player`."""
+def available_actions(state: State, player: int, table: UnitTable, allowed: torch.Tensor | None = None,
+                      economy: bool = False) -> torch.Tensor:
+    """[B, 573] bool: pysc2's available_actions for `player`. `allowed` [573] bool limits the functions beyond
+    those always available (a scenario's command cards); `economy` adds the economy functions."""
     B = state.batch_size
     available = torch.zeros(B, NUM_FUNCTIONS, dtype=torch.bool, device=state.device)
     for f in (FunctionId.no_op, FunctionId.move_camera, FunctionId.select_point, FunctionId.select_rect,
@@ -72,6 +75,13 @@ def available_actions(state: State, player: int, table: UnitTable) -> torch.Tens
     for f in UNIT_COMMANDS:
         attack = f in (FunctionId.Attack_screen, FunctionId.Attack_minimap)
         available[:, int(f)] = can_attack if attack else can_move
+    if economy:
+        for f, offered in economy_available(state, player, table).items():
+            available[:, int(f)] = offered
+    if allowed is not None:
+        available = available & allowed
+        for f in ALWAYS_AVAILABLE:
+            available[:, int(f)] = True
     return available
 
 
@@ -185,18 +195,24 @@ def validate_arguments(action: BatchedAction, fmt: InterfaceFormat) -> torch.Ten
 
 
 def apply_action(state: State, action: BatchedAction, player: int, table: UnitTable, fmt: InterfaceFormat,
-                 geometry: MapGeometry, visible: torch.Tensor) -> tuple[State, torch.Tensor]:
+                 geometry: MapGeometry, visible: torch.Tensor, allowed: torch.Tensor | None = None,
+                 economy: bool = False) -> tuple[State, torch.Tensor]:
     """Carry out one action per game for `player`. Returns the new state and pysc2's ActionResult per game [B].
 
-    Functions that are not available, and arguments out of range, do nothing and report an error.
-    `visible` [B, U] are the units the player can see (only those can be clicked).
+    Functions that are not available, and arguments out of range, do nothing and report an error; economy
+    functions that the game refuses (not enough minerals, invalid placement, ...) report the game's reason.
+    `visible` [B, U] are the units the player can see (only those can be clicked); `allowed` and `economy` as for
+    `available_actions`.
     """
-    available = available_actions(state, player, table)
+    available = available_actions(state, player, table, allowed, economy)
     in_range = validate_arguments(action, fmt)
     is_available = available.gather(1, action.function.clamp(0, NUM_FUNCTIONS - 1)[:, None]).squeeze(1)
     chosen = is_available & in_range
     state = apply_selection(state, action, player, table, fmt, visible, chosen)
     state = apply_command(state, action, player, table, fmt, geometry, visible, chosen)
-    result = torch.where(chosen, int(ActionResult.Success),
+    refused = torch.zeros_like(action.function)
+    if economy:
+        state, refused = apply_economy(state, action, player, table, fmt, geometry, visible, chosen)
+    result = torch.where(chosen, torch.where(refused > 0, refused, int(ActionResult.Success)),
                          torch.where(in_range, int(ActionResult.InvalidAvailableAction), int(ActionResult.Error)))
     return state, result

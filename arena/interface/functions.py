@@ -21,12 +21,33 @@ class FunctionId(enum.IntEnum):
     select_army = 7
     Attack_screen = 12
     Attack_minimap = 13
+    Build_BanelingNest_screen = 41
+    Build_Barracks_screen = 42
+    Build_CommandCenter_screen = 44
+    Build_Extractor_screen = 52
+    Build_Hatchery_screen = 59
+    Build_Refinery_screen = 79
+    Build_RoachWarren_screen = 80
+    Build_SpawningPool_screen = 84
+    Build_SupplyDepot_screen = 91
+    Harvest_Gather_screen = 264
+    Harvest_Return_quick = 269
     HoldPosition_quick = 274
     Move_screen = 331
     Move_minimap = 332
+    Rally_Units_screen = 335
+    Rally_Workers_screen = 343
     Smart_screen = 451
     Smart_minimap = 452
     Stop_quick = 453
+    Train_Baneling_quick = 458
+    Train_Drone_quick = 467
+    Train_Marauder_quick = 476
+    Train_Marine_quick = 477
+    Train_Overlord_quick = 483
+    Train_Roach_quick = 489
+    Train_SCV_quick = 490
+    Train_Zergling_quick = 504
 
 
 class ArgumentType(enum.Enum):
@@ -68,7 +89,16 @@ FUNCTION_ARGUMENTS: dict[FunctionId, tuple[ArgumentType, ...]] = {
     FunctionId.Smart_screen: (ArgumentType.queued, ArgumentType.screen),
     FunctionId.Smart_minimap: (ArgumentType.queued, ArgumentType.minimap),
     FunctionId.Stop_quick: (ArgumentType.queued,),
+    FunctionId.Harvest_Gather_screen: (ArgumentType.queued, ArgumentType.screen),
+    FunctionId.Harvest_Return_quick: (ArgumentType.queued,),
+    FunctionId.Rally_Units_screen: (ArgumentType.queued, ArgumentType.screen),
+    FunctionId.Rally_Workers_screen: (ArgumentType.queued, ArgumentType.screen),
 }
+for _f in FunctionId:
+    if _f.name.startswith("Build_"):
+        FUNCTION_ARGUMENTS[_f] = (ArgumentType.queued, ArgumentType.screen)
+    elif _f.name.startswith("Train_"):
+        FUNCTION_ARGUMENTS[_f] = (ArgumentType.queued,)
 
 ALWAYS_AVAILABLE = (FunctionId.no_op, FunctionId.move_camera, FunctionId.select_point, FunctionId.select_rect,
                     FunctionId.select_control_group)
@@ -90,8 +120,16 @@ class ActionResult(enum.IntEnum):
     Success = 1
     Error = 3
     CantQueueThatOrder = 4
+    QueueIsFull = 7
     NotEnoughMinerals = 9
+    NotEnoughVespene = 10
+    NotEnoughFood = 13
     CantTargetThatUnit = 36
+    CantBuildOnThat = 42
+    CantBuildLocationInvalid = 44
+    CantBuildTooCloseToResources = 47
+    TechRequirementsNotMet = 79
+    MustTargetResources = 89
     CouldntReachTarget = 208
     InvalidAvailableAction = 214
     """The function was not in available_actions (pysc2 raises or no-ops there). 214 is the protocol's

@@ -7,6 +7,8 @@ import dataclasses
 import torch
 
 from arena.interface.actions import available_actions
+from arena.interface.functions import NUM_FUNCTIONS
+from arena.sim.economy import supply_cap, supply_used
 from arena.interface.features import minimap_layers, screen_layers
 from arena.interface.fog import Visibility, units_in_sight, units_in_sight_of_units, visibility_states, visible_cells
 from arena.interface.selection import army_units, idle_workers
@@ -29,6 +31,21 @@ class ObservationContext:
     geometry: MapGeometry
     playable: torch.Tensor  # [4] playable rectangle in map units
     fog: bool
+    allowed: torch.Tensor | None = None
+    """[573] bool: the scenario's functions (None: every modelled one)."""
+    economy: bool = False
+    """The scenario has an economy: its functions are offered and the player vector shows the bank and supply."""
+
+    @staticmethod
+    def for_scenario(spec, table: UnitTable, fmt: InterfaceFormat, playable: torch.Tensor, fog: bool
+                     ) -> "ObservationContext":
+        """The context of a scenario's spec (its map, function list and economy)."""
+        allowed = None
+        if spec.functions is not None:
+            allowed = torch.zeros(NUM_FUNCTIONS, dtype=torch.bool, device=playable.device)
+            allowed[list(spec.functions)] = True
+        return ObservationContext(table=table, fmt=fmt, geometry=spec.geometry, playable=playable, fog=fog,
+                                  allowed=allowed, economy=spec.economy)
 
     @property
     def cells(self) -> tuple[int, int]:
@@ -66,7 +83,11 @@ def player_vector(state: State, player: int, table: UnitTable) -> torch.Tensor:
     B = state.batch_size
     vector = torch.zeros(B, PLAYER_FIELDS, device=state.device)
     vector[:, 0] = player + 1
-    vector[:, 3] = supply.sum(dim=1).ceil()
+    vector[:, 1] = state.minerals[:, player].floor()
+    vector[:, 2] = state.vespene[:, player].floor()
+    vector[:, 3] = supply_used(state, table)[:, player].ceil()
+    vector[:, 4] = supply_cap(state, table)[:, player]
+    vector[:, 10] = torch.where(own, state.unit_larva.floor(), 0.0).sum(dim=1)
     vector[:, 5] = torch.where(workers, 0.0, supply).sum(dim=1).ceil()
     vector[:, 6] = workers.sum(dim=1).float()
     vector[:, 7] = idle_workers(state, player, table).sum(dim=1).float()
@@ -85,7 +106,7 @@ def observe(state: State, player: int, ctx: ObservationContext, action_result: t
     on_screen = visible & ((screen_px + radius_px[..., None] >= 0)
                            & (screen_px - radius_px[..., None] < fmt.screen_size)).all(dim=-1)
     obs = {
-        "available_actions": available_actions(state, player, table),
+        "available_actions": available_actions(state, player, table, ctx.allowed, ctx.economy),
         "player": player_vector(state, player, table),
         "score_cumulative": state.score[:, player],
         "game_loop": state.game_loop,

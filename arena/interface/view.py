@@ -63,6 +63,12 @@ class MapGeometry:
     width: float
     height: float
     camera_bounds: tuple[float, float, float, float]
+    playable: tuple[float, float, float, float] | None = None
+    """The rectangle structures must be placed in (None: the whole map)."""
+
+    @property
+    def placement_bounds(self) -> tuple[float, float, float, float]:
+        return self.playable if self.playable is not None else (0.0, 0.0, self.width, self.height)
 
 
 def world_to_screen(pos: torch.Tensor, camera: torch.Tensor, fmt: InterfaceFormat) -> torch.Tensor:

@@ -39,6 +39,10 @@ class ScenarioSpec:
     fog: bool = False
     step_mul: int = 8
     """pysc2's mini-game default."""
+    economy: bool = False
+    """The engine runs its economy passes (gathering, construction, production) for this scenario."""
+    functions: tuple[int, ...] | None = None
+    """pysc2 function ids the players may use (besides those always available); None: every modelled one."""
 
     @property
     def id(self) -> str:
@@ -51,7 +55,7 @@ class ScenarioSpec:
     @property
     def geometry(self) -> MapGeometry:
         return MapGeometry(width=float(self.map_size[0]), height=float(self.map_size[1]),
-                           camera_bounds=self.camera_bounds)
+                           camera_bounds=self.camera_bounds, playable=self.playable)
 
 
 class Scenario(abc.ABC):

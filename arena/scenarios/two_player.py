@@ -73,12 +73,13 @@ def mirror_x(points: torch.Tensor) -> torch.Tensor:
 
 def swap_players(state: State) -> State:
     """The same game with players 1 and 2 exchanged: owners, and every per-player field (selection, control groups,
-    camera, explored cells, score), and the side. Positions stay; the seed stays."""
+    camera, explored cells, score, bank, units made), and the side. Positions stay; the seed stays."""
     owner = state.unit_owner
     swapped = torch.where(owner == int(Owner.NEUTRAL), owner, 1 - owner)
     flip = lambda t: t.flip(1)  # noqa: E731 - the player axis
     return state.replace(unit_owner=swapped, selected=flip(state.selected), control_groups=flip(state.control_groups),
                          camera=flip(state.camera), explored=flip(state.explored), score=flip(state.score),
+                         minerals=flip(state.minerals), vespene=flip(state.vespene), trained=flip(state.trained),
                          side=1 - state.side)
 
 

@@ -22,6 +22,8 @@ def hit_damage(table: UnitTable, attacker: torch.Tensor, victim: torch.Tensor) -
     """
     bonus = (table.bonus_attribute[attacker] & table.attributes[victim]) != 0
     per_hit = table.damage[attacker] + torch.where(bonus, table.bonus_damage[attacker], 0.0)
+    on_structure = table.structure[victim] & (table.structure_damage[attacker] > 0)
+    per_hit = torch.where(on_structure, table.structure_damage[attacker], per_hit)
     hits = table.attacks[attacker]
     after_armor = torch.clamp(per_hit - table.armor[victim], min=MIN_DAMAGE)
     return per_hit * hits, after_armor * hits

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from arena.sim.economy import economy_goals
 from arena.sim.geometry import Pairs, gather_pair, gather_units, pair_offsets, planar_norm, unit_radius
 from arena.sim.orders import current_order
 from arena.sim.state import Order, State
@@ -16,8 +17,10 @@ CROWD_ARRIVAL_DISTANCE = 1.5
 """...or within this distance when collisions keep the unit from getting closer (a group moving to one point)."""
 
 
-def movement_goal(state: State, table: UnitTable, geo: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where each unit wants to go this loop and how far it wants to travel: ([B, U, 2], [B, U])."""
+def movement_goal(state: State, table: UnitTable, geo: Pairs, home: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each unit wants to go this loop and how far it wants to travel: ([B, U, 2], [B, U]). `home` [B, U]
+    is each unit's nearest own town hall when the economy runs (workers carry cargo there)."""
     kind, order = state.unit_type, current_order(state)
     target = state.unit_target
     engaging = target >= 0
@@ -28,13 +31,17 @@ def movement_goal(state: State, table: UnitTable, geo: Pairs) -> tuple[torch.Ten
     to_order = planar_norm(order_pos - state.unit_pos)
     goal = torch.where(engaging[..., None], target_pos, order_pos)
     wanted = torch.where(engaging, chase.clamp(min=0), torch.where(walking, to_order, 0.0))
+    if home is not None:
+        on_economy, economy_goal, economy_wanted = economy_goals(state, table, home)
+        goal = torch.where(on_economy[..., None], economy_goal, goal)
+        wanted = torch.where(on_economy, economy_wanted, wanted)
     # Units on hold position or without legs never move.
     wanted = torch.where((order == int(Order.HOLD)) | ~table.mobile[kind] | ~state.unit_alive, 0.0, wanted)
     return goal, wanted
 
 
-def move_units(state: State, table: UnitTable, geo: Pairs) -> State:
-    goal, wanted = movement_goal(state, table, geo)
+def move_units(state: State, table: UnitTable, geo: Pairs, home: torch.Tensor | None = None) -> State:
+    goal, wanted = movement_goal(state, table, geo, home)
     offset = goal - state.unit_pos
     length = planar_norm(offset).clamp(min=1e-6)
     step = torch.minimum(wanted, table.speed[state.unit_type])
@@ -45,20 +52,33 @@ GOLDEN_ANGLE = 2.399963
 """Pairs at the same point separate along a fixed direction that depends on the pair: (i + j) golden angles."""
 
 
-def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> State:
-    """Push overlapping ground units apart (each moves half the overlap), then keep them in `bounds` [4].
+def passes_through(state: State, table: UnitTable) -> torch.Tensor:
+    """[B, U] workers harvesting: they ignore collisions, as StarCraft II's gathering workers do."""
+    order = current_order(state)
+    return table.worker[state.unit_type] & ((order == int(Order.GATHER)) | (order == int(Order.RETURN)))
+
+
+def separate_units(state: State, table: UnitTable, bounds: torch.Tensor, before: torch.Tensor | None = None
+                   ) -> State:
+    """Push overlapping ground units apart (each moves half the overlap; against a structure or resource, which
+    never moves, the unit moves all of it and slides along), then keep them in `bounds` [4].
+
+    `before` [B, U, 2] are the positions at the start of the loop: a unit walking straight into a structure slides
+    around it to the side its walk leans to.
 
     Written as one expression over [B, U, U] pair tensors (no [B, U, U, 2] intermediates), which torch.compile
     fuses into a single loop."""
     pos = state.unit_pos
     radius = unit_radius(state, table)
-    solid = table.collides[state.unit_type] & state.unit_alive
+    solid = table.collides[state.unit_type] & state.unit_alive & ~passes_through(state, table)
+    movable = table.mobile[state.unit_type]
     dx, dy = pair_offsets(pos)
     dist = (dx * dx + dy * dy).sqrt()
     reach = radius[:, :, None] + radius[:, None, :]
     slot = torch.arange(pos.shape[1], device=pos.device)
     touching = solid[:, :, None] & solid[:, None, :] & (dist < reach) & (slot[:, None] != slot[None, :])
-    half_overlap = torch.where(touching, (reach - dist) * 0.5, 0.0)
+    share = torch.where(movable[:, :, None], torch.where(movable[:, None, :], 0.5, 1.0), 0.0)
+    half_overlap = torch.where(touching, (reach - dist) * share, 0.0)
     tie = dist <= 1e-6
     scale = torch.where(tie, 0.0, half_overlap / dist.clamp(min=1e-6))
     # Same point: i < j goes one way along the pair's direction, j < i the other, so the pair separates.
@@ -66,10 +86,26 @@ def separate_units(state: State, table: UnitTable, bounds: torch.Tensor) -> Stat
     angle = (slot[:, None] + slot[None, :]).float() * GOLDEN_ANGLE
     push_x = (dx * scale + tie_push * torch.cos(angle)).sum(dim=2)
     push_y = (dy * scale + tie_push * torch.sin(angle)).sum(dim=2)
+    if before is not None:
+        push_x, push_y = _slide_around_obstacles(push_x, push_y, pos - before, touching & ~movable[:, None, :])
     new_pos = pos - torch.stack([push_x, push_y], dim=-1)
     low, high = bounds[:2] + radius[..., None], bounds[2:] - radius[..., None]
     new_pos = torch.where(solid[..., None], torch.minimum(torch.maximum(new_pos, low), high), new_pos)
     return state.replace(unit_pos=new_pos)
+
+
+def _slide_around_obstacles(push_x: torch.Tensor, push_y: torch.Tensor, walked: torch.Tensor,
+                            blocked: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A unit pushed straight back by an obstacle it walks into (push against its walk) also moves sideways by the
+    push's length, to the side its walk leans to (left on an exact tie), so that it goes round the obstacle."""
+    against = blocked.any(dim=2)
+    wx, wy = walked[..., 0], walked[..., 1]
+    back = push_x * wx + push_y * wy  # > 0: the push (subtracted) opposes the walk
+    length = (push_x * push_x + push_y * push_y).sqrt()
+    side = torch.where(push_x * wy - push_y * wx > 0, -1.0, 1.0)
+    slide = against & (back > 0) & (length > 1e-6)
+    tx, ty = -push_y * side, push_x * side
+    return torch.where(slide, push_x + tx, push_x), torch.where(slide, push_y + ty, push_y)
 
 
 def arrivals(state: State, before: torch.Tensor, table: UnitTable) -> torch.Tensor:

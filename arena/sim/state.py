@@ -11,8 +11,14 @@ import enum
 
 import torch
 
+from arena.sim.units import NUM_UNIT_TYPES
+
 ORDER_QUEUE = 4
 """Orders a unit holds at once (the current one and three queued)."""
+PRODUCTION_QUEUE = 5
+"""Units a structure can have queued for training (StarCraft II: 5)."""
+NO_RALLY = -2
+"""`unit_rally_target` of a structure without a rally point (-1: a point, >= 0: a unit slot)."""
 CONTROL_GROUPS = 10
 SCORE_FIELDS = 13
 """pysc2's score_cumulative length."""
@@ -33,6 +39,15 @@ class Order(enum.IntEnum):
     ATTACK_MOVE = 2
     ATTACK_UNIT = 3
     HOLD = 4
+    GATHER = 5
+    """Harvest from order_unit (a mineral field or a finished gas building): walk there, mine, carry the cargo to
+    the nearest own town hall, repeat."""
+    RETURN = 6
+    """Carry the cargo to the nearest own town hall, then stop."""
+    BUILD = 7
+    """Walk to order_pos and place a structure of order_type there (on the geyser order_unit for gas buildings)."""
+    CONSTRUCT = 8
+    """An SCV building the structure order_unit; done when it is finished."""
 
 
 class Score(enum.IntEnum):
@@ -67,12 +82,27 @@ class State:
     unit_target: torch.Tensor  # [B, U] long, slot the unit is engaging, -1 for none
     order_kind: torch.Tensor  # [B, U, Q] long, Order; slot 0 is the current order
     order_pos: torch.Tensor  # [B, U, Q, 2] float
-    order_unit: torch.Tensor  # [B, U, Q] long, target slot of ATTACK_UNIT, -1 otherwise
+    order_unit: torch.Tensor  # [B, U, Q] long, target slot of ATTACK_UNIT, GATHER, CONSTRUCT (geyser of BUILD), else -1
+    order_type: torch.Tensor  # [B, U, Q] long, UnitType a BUILD order places, 0 otherwise
+    unit_build_left: torch.Tensor  # [B, U] float, game loops until the structure / egg / cocoon is finished, 0: done
+    unit_morph: torch.Tensor  # [B, U] long, UnitType an egg or cocoon becomes when finished, 0 otherwise
+    unit_resources: torch.Tensor  # [B, U] float, minerals or gas left in a field, geyser or gas building
+    unit_cargo: torch.Tensor  # [B, U] float, minerals or gas a worker carries
+    unit_cargo_gas: torch.Tensor  # [B, U] bool, the cargo is gas
+    unit_timer: torch.Tensor  # [B, U] float, game loops a worker has left mining (then pausing) at its resource
+    unit_larva: torch.Tensor  # [B, U] float, a Hatchery's larva (the integer part) and the next one's progress
+    unit_rally: torch.Tensor  # [B, U, 2] float, a structure's rally point
+    unit_rally_target: torch.Tensor  # [B, U] long, NO_RALLY, -1 (a point) or the slot of a resource to gather
+    queue: torch.Tensor  # [B, U, R] long, UnitType a structure will train, slot 0 in training, 0: empty
+    queue_progress: torch.Tensor  # [B, U] float, game loops spent on the unit in training
     selected: torch.Tensor  # [B, A, U] bool, each agent player's selection
     control_groups: torch.Tensor  # [B, A, G, U] bool
     camera: torch.Tensor  # [B, A, 2] float, camera centre in map units
     explored: torch.Tensor  # [B, A, H, W] bool, map cells each agent player has ever seen (fog of war)
     score: torch.Tensor  # [B, P, 13] float, pysc2's score_cumulative per owner
+    minerals: torch.Tensor  # [B, P] float, each owner's bank
+    vespene: torch.Tensor  # [B, P] float
+    trained: torch.Tensor  # [B, P, K] float, units of each type each owner has made (trained, hatched, morphed)
     game_loop: torch.Tensor  # [B] long, game loops since the episode began
     episode: torch.Tensor  # [B] long, episodes this environment has begun
     wave: torch.Tensor  # [B] long, waves the scenario has spawned in this episode
@@ -117,11 +147,26 @@ def empty_state(*, batch: int, units: int, agents: int, cells: tuple[int, int],
         order_kind=zeros(B, U, Q, dtype=torch.long),
         order_pos=zeros(B, U, Q, 2),
         order_unit=minus_one(B, U, Q),
+        order_type=zeros(B, U, Q, dtype=torch.long),
+        unit_build_left=zeros(B, U),
+        unit_morph=zeros(B, U, dtype=torch.long),
+        unit_resources=zeros(B, U),
+        unit_cargo=zeros(B, U),
+        unit_cargo_gas=zeros(B, U, dtype=torch.bool),
+        unit_timer=zeros(B, U),
+        unit_larva=zeros(B, U),
+        unit_rally=zeros(B, U, 2),
+        unit_rally_target=torch.full((B, U), NO_RALLY, dtype=torch.long, device=device),
+        queue=zeros(B, U, PRODUCTION_QUEUE, dtype=torch.long),
+        queue_progress=zeros(B, U),
         selected=zeros(B, A, U, dtype=torch.bool),
         control_groups=zeros(B, A, CONTROL_GROUPS, U, dtype=torch.bool),
         camera=zeros(B, A, 2),
         explored=zeros(B, A, cells[0], cells[1], dtype=torch.bool),
         score=zeros(B, NUM_OWNERS, SCORE_FIELDS),
+        minerals=zeros(B, NUM_OWNERS),
+        vespene=zeros(B, NUM_OWNERS),
+        trained=zeros(B, NUM_OWNERS, NUM_UNIT_TYPES),
         game_loop=zeros(B, dtype=torch.long),
         episode=zeros(B, dtype=torch.long),
         wave=zeros(B, dtype=torch.long),

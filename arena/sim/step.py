@@ -9,6 +9,7 @@ from typing import Callable
 import torch
 
 from arena.sim.combat import fire_weapons, regenerate
+from arena.sim.economy import economy_loop, nearest_town_hall
 from arena.sim.geometry import pairs
 from arena.sim.movement import arrivals, move_units, separate_units
 from arena.sim.orders import attack_order_target_alive, current_order, pop_orders
@@ -26,11 +27,15 @@ class SimParams:
 
     table: UnitTable
     bounds: torch.Tensor  # [4] playable rectangle (x0, y0, x1, y1) in map units
+    economy: bool = False
+    """Run the economy passes (gathering, construction, production); scenarios without workers or producers skip
+    them."""
 
     @staticmethod
-    def create(bounds: tuple[float, float, float, float], device: torch.device | str = "cpu") -> "SimParams":
+    def create(bounds: tuple[float, float, float, float], device: torch.device | str = "cpu",
+               economy: bool = False) -> "SimParams":
         return SimParams(table=unit_table(torch.device(device)),
-                         bounds=torch.tensor(bounds, dtype=torch.float32, device=device))
+                         bounds=torch.tensor(bounds, dtype=torch.float32, device=device), economy=economy)
 
 
 def dead_targets(state: State) -> torch.Tensor:
@@ -72,13 +77,17 @@ def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
     table = params.table
     alive_before, pos_before = state.unit_alive, state.unit_pos
     geo = pairs(state, table)
+    home = nearest_town_hall(state, table, geo) if params.economy else None
     state = acquire_targets(state, table, geo)
     state = fire_weapons(state, table, geo)
-    state = move_units(state, table, geo)
-    state = separate_units(state, table, params.bounds)
+    state = move_units(state, table, geo, home)
+    state = separate_units(state, table, params.bounds, pos_before if params.economy else None)
     state = pop_orders(state, arrivals(state, pos_before, table) | dead_targets(state))
     state = regenerate(state, table)
-    died = alive_before & ~state.unit_alive
+    consumed = torch.zeros_like(alive_before)
+    if params.economy:
+        state, consumed = economy_loop(state, table, geo, home, params.bounds)
+    died = alive_before & ~state.unit_alive & ~consumed
     state = record_kills(state, died, table)
     state = forget_dead(state)
     return state.replace(game_loop=state.game_loop + 1), died

@@ -11,6 +11,8 @@ from arena.sim.state import Order, State
 from arena.sim.units import UnitTable
 
 INF = float("inf")
+LOW_PRIORITY = 1000.0
+"""Added to the distance of targets that cannot attack (structures, eggs, Overlords) when choosing whom to engage."""
 
 
 def acquire_targets(state: State, table: UnitTable, geo: Pairs) -> State:
@@ -24,7 +26,9 @@ def acquire_targets(state: State, table: UnitTable, geo: Pairs) -> State:
     acquire_range = torch.where(holding, weapon_range, torch.maximum(weapon_range, table.sight[kind]))
     in_range = geo.hostile & (geo.edge <= weapon_range[:, :, None])
     candidates = geo.hostile & (geo.edge <= acquire_range[:, :, None])
-    nearest = torch.where(candidates, geo.edge, INF).argmin(dim=2)
+    # Units that can fight back come first (StarCraft II's target priority), then the nearest.
+    threat = table.armed[kind] | table.worker[kind]
+    nearest = torch.where(candidates, geo.edge + torch.where(threat, 0.0, LOW_PRIORITY)[:, None, :], INF).argmin(dim=2)
     found = candidates.any(dim=2)
 
     current = state.unit_target

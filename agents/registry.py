@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from agents.base import BatchedAgent
+from agents.bots.terran import make_bot
 from agents.noop_agent import NoopAgent
 from agents.random_agent import RandomAgent
 from agents.scripted.army import ArmyAgent
@@ -65,13 +66,20 @@ def _scripted(scenario_id: str) -> BatchedAgent:
     return SCRIPTED[name]()
 
 
+BOT_PREFIX = "bot:"
+"""`bot:<level|strategy>`: the built-in full-game bot (agents/bots): levels 1..5, strategies rush, greedy, turtle."""
+
+
 def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
-    """A new agent by `name` ("random", "noop" or "scripted") for the scenario `scenario_id` (a bare name such as
-    "MoveToBeacon" or a versioned id such as "MoveToBeacon-v1").
+    """A new agent by `name` ("random", "noop", "scripted" or "bot:<level|strategy>", a built-in bot) for the
+    scenario `scenario_id` (a bare name such as "MoveToBeacon" or a versioned id such as "MoveToBeacon-v1").
 
     Raises:
         ValueError: the name is unknown, the scenario is unknown, or it has no scripted agent.
     """
+    if name.startswith(BOT_PREFIX):
+        _scenario_name(scenario_id)
+        return make_bot(name[len(BOT_PREFIX):])
     if name not in _MAKERS:
         raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(agent_names())}")
     _scenario_name(scenario_id)

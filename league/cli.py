@@ -243,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"one of {', '.join(agent_names())}, or a pysc2 agent class by import path, e.g. "
                            "pysc2.agents.scripted_agent.MoveToBeacon (played one game at a time)")
     play.add_argument("--agents", nargs="+", default=None, metavar="AGENT",
-                      help="two-player scenarios: the agents of player 1 and player 2 (default: scripted scripted)")
+                      help="two-player scenarios: the agents of player 1 and player 2 (default: scripted scripted); "
+                           "the full game's built-in bots are bot:1 .. bot:5, bot:rush, bot:greedy, bot:turtle")
     play.add_argument("--no-limits", action="store_true",
                       help="two-player scenarios: lift the APM cap, the action delay and fog of war")
     play.add_argument("--episodes", type=int, default=10, help="episodes (games) to play")

@@ -113,7 +113,7 @@ def unit_list(state: State, player: int, table: UnitTable, rows: torch.Tensor, p
         FeatureUnit.cloak: torch.full_like(hp, CLOAK_NOT_CLOAKED),
         FeatureUnit.is_selected: state.selected[:, player].float(),
         FeatureUnit.weapon_cooldown: state.unit_cooldown.clamp(min=0).ceil(),
-        FeatureUnit.order_length: (state.order_kind != 0).sum(dim=2).float(),
+        FeatureUnit.order_length: ((state.order_kind != 0).sum(dim=2) + (state.queue > 0).sum(dim=2)).float(),
         FeatureUnit.order_id_0: orders[:, :, 0],
         FeatureUnit.order_id_1: orders[:, :, 1],
         FeatureUnit.tag: unit_tags(state),

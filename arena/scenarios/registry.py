@@ -5,6 +5,7 @@ from __future__ import annotations
 from arena.scenarios.base import Scenario
 from arena.scenarios.collect_mineral_shards import CollectMineralShards
 from arena.scenarios.combat_waves import DefeatRoaches, DefeatZerglingsAndBanelings
+from arena.scenarios.full_game import FULL_GAME_SCENARIOS
 from arena.scenarios.find_and_defeat_zerglings import FindAndDefeatZerglings
 from arena.scenarios.move_to_beacon import MoveToBeacon
 from arena.scenarios.skirmish import Skirmish2s3z, Skirmish3m, Skirmish27mVs30m
@@ -27,7 +28,7 @@ for _scenario in (MoveToBeacon, CollectMineralShards, FindAndDefeatZerglings, De
     register(_scenario)
 for _scenario in (Skirmish3m, Skirmish2s3z, Skirmish27mVs30m):
     register(_scenario)
-for _scenario in TWO_PLAYER_SCENARIOS:
+for _scenario in TWO_PLAYER_SCENARIOS + FULL_GAME_SCENARIOS:
     register(_scenario)
 
 

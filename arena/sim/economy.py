@@ -182,13 +182,24 @@ def spawn_offset(table: UnitTable, producer: torch.Tensor, kind: torch.Tensor) -
 # ---------------------------------------------------------------------------------------------------------------
 # Gathering.
 
-def nearest_town_hall(state: State, table: UnitTable, geo: Pairs) -> torch.Tensor:
-    """[B, U] the slot of the nearest finished town hall of each unit's owner, or -1."""
+MAX_TOWN_HALLS = 8
+"""Town halls per game that workers consider for drop-off (the first eight finished ones by slot)."""
+
+
+def nearest_town_hall(state: State, table: UnitTable) -> torch.Tensor:
+    """[B, U] the slot of the nearest finished town hall of each unit's owner, or -1 (among a game's first
+    MAX_TOWN_HALLS town halls by slot: a short list instead of every pair of slots)."""
     halls = complete(state) & table.town_hall[state.unit_type]
-    same_owner = state.unit_owner[:, :, None] == state.unit_owner[:, None, :]
-    candidates = halls[:, None, :] & same_owner
-    nearest = torch.where(candidates, geo.dist, float("inf")).argmin(dim=2)
-    return torch.where(candidates.any(dim=2), nearest, -1)
+    U = halls.shape[1]
+    k = min(MAX_TOWN_HALLS, U)
+    order = torch.argsort((~halls).to(torch.int8), dim=1, stable=True)[:, :k]  # hall slots first
+    is_hall = halls.gather(1, order)  # [B, k]
+    hall_pos = gather_units(state.unit_pos, order)  # [B, k, 2]
+    hall_owner = state.unit_owner.gather(1, order)
+    mine = is_hall[:, None, :] & (hall_owner[:, None, :] == state.unit_owner[:, :, None])  # [B, U, k]
+    dist = planar_norm(hall_pos[:, None, :, :] - state.unit_pos[:, :, None, :])
+    nearest = torch.where(mine, dist, float("inf")).argmin(dim=2)
+    return torch.where(mine.any(dim=2), order.gather(1, nearest), -1)
 
 
 def edge_distance(state: State, table: UnitTable, other: torch.Tensor) -> torch.Tensor:
@@ -395,6 +406,8 @@ def produce(state: State, table: UnitTable) -> State:
     producing = complete(state) & (head > 0)
     progress = torch.where(producing, state.queue_progress + 1.0, state.queue_progress)
     done = producing & (progress >= table.build_loops[head])
+    if not (torch.compiler.is_compiling() or done.device.type != "cpu" or bool(done.any())):
+        return state.replace(queue_progress=progress)  # nothing finished: skip the (costly) spawn and rally
     slot = allocate_slots(~state.unit_alive, done)
     made = slot >= 0
     pos = state.unit_pos + spawn_offset(table, state.unit_type, head)

@@ -58,47 +58,91 @@ def passes_through(state: State, table: UnitTable) -> torch.Tensor:
     return table.worker[state.unit_type] & ((order == int(Order.GATHER)) | (order == int(Order.RETURN)))
 
 
-def separate_units(state: State, table: UnitTable, bounds: torch.Tensor, before: torch.Tensor | None = None
-                   ) -> State:
+def separate_units(state: State, table: UnitTable, bounds: torch.Tensor, before: torch.Tensor | None = None,
+                   dist_before: torch.Tensor | None = None) -> State:
     """Push overlapping ground units apart (each moves half the overlap; against a structure or resource, which
-    never moves, the unit moves all of it and slides along), then keep them in `bounds` [4].
+    never moves, the unit moves all of it), then keep them in `bounds` [4].
 
-    `before` [B, U, 2] are the positions at the start of the loop: a unit walking straight into a structure slides
-    around it to the side its walk leans to.
-
-    Written as one expression over [B, U, U] pair tensors (no [B, U, U, 2] intermediates), which torch.compile
-    fuses into a single loop."""
+    `before` [B, U, 2] are the positions at the start of the loop (given when the scenario has structures): a unit
+    walking straight into a structure slides around it to the side its walk leans to. `dist_before` [B, U, U] are
+    the centre distances at the start of the loop: then only pairs that were close enough to touch now are looked
+    at, as a list (eager), instead of every pair (compiled, or without it); both give the same pushes."""
     pos = state.unit_pos
     radius = unit_radius(state, table)
     solid = table.collides[state.unit_type] & state.unit_alive & ~passes_through(state, table)
     movable = table.mobile[state.unit_type]
-    dx, dy = pair_offsets(pos)
-    dist = (dx * dx + dy * dy).sqrt()
-    reach = radius[:, :, None] + radius[:, None, :]
-    slot = torch.arange(pos.shape[1], device=pos.device)
-    touching = solid[:, :, None] & solid[:, None, :] & (dist < reach) & (slot[:, None] != slot[None, :])
-    share = torch.where(movable[:, :, None], torch.where(movable[:, None, :], 0.5, 1.0), 0.0)
-    half_overlap = torch.where(touching, (reach - dist) * share, 0.0)
-    tie = dist <= 1e-6
-    scale = torch.where(tie, 0.0, half_overlap / dist.clamp(min=1e-6))
-    # Same point: i < j goes one way along the pair's direction, j < i the other, so the pair separates.
-    tie_push = torch.where(tie, half_overlap, 0.0) * torch.where(slot[:, None] < slot[None, :], 1.0, -1.0)
-    angle = (slot[:, None] + slot[None, :]).float() * GOLDEN_ANGLE
-    push_x = (dx * scale + tie_push * torch.cos(angle)).sum(dim=2)
-    push_y = (dy * scale + tie_push * torch.sin(angle)).sum(dim=2)
+    if dist_before is not None and not torch.compiler.is_compiling():
+        push, blocked = _pushes_of_close_pairs(pos, radius, solid, movable, dist_before, table)
+    else:
+        push, blocked = _pushes_of_all_pairs(pos, radius, solid, movable)
+    push_x, push_y = push[..., 0], push[..., 1]
     if before is not None:
-        push_x, push_y = _slide_around_obstacles(push_x, push_y, pos - before, touching & ~movable[:, None, :])
+        push_x, push_y = _slide_around_obstacles(push_x, push_y, pos - before, blocked)
     new_pos = pos - torch.stack([push_x, push_y], dim=-1)
     low, high = bounds[:2] + radius[..., None], bounds[2:] - radius[..., None]
     new_pos = torch.where(solid[..., None], torch.minimum(torch.maximum(new_pos, low), high), new_pos)
     return state.replace(unit_pos=new_pos)
 
 
+def _pair_push(dx: torch.Tensor, dy: torch.Tensor, reach: torch.Tensor, share: torch.Tensor, touching: torch.Tensor,
+               i: torch.Tensor, j: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The push on unit i from unit j (subtracted from i's position), for pairs given as tensors of any one shape:
+    offsets j - i, both radii, i's share of the overlap, whether they touch, and the two slots."""
+    dist = (dx * dx + dy * dy).sqrt()
+    half_overlap = torch.where(touching & (dist < reach), (reach - dist) * share, 0.0)
+    tie = dist <= 1e-6
+    scale = torch.where(tie, 0.0, half_overlap / dist.clamp(min=1e-6))
+    # Same point: i < j goes one way along the pair's direction, j < i the other, so the pair separates.
+    tie_push = torch.where(tie, half_overlap, 0.0) * torch.where(i < j, 1.0, -1.0)
+    angle = (i + j).float() * GOLDEN_ANGLE
+    return dx * scale + tie_push * torch.cos(angle), dy * scale + tie_push * torch.sin(angle)
+
+
+def _share(movable_i: torch.Tensor, movable_j: torch.Tensor) -> torch.Tensor:
+    """The part of a pair's overlap that unit i moves: half between two units, all of it against a structure."""
+    return torch.where(movable_i, torch.where(movable_j, 0.5, 1.0), 0.0)
+
+
+def _pushes_of_all_pairs(pos: torch.Tensor, radius: torch.Tensor, solid: torch.Tensor, movable: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pushes [B, U, 2] and contact with an obstacle [B, U], over [B, U, U] pair tensors (no [B, U, U, 2]
+    intermediates), which torch.compile fuses into a single loop."""
+    dx, dy = pair_offsets(pos)
+    reach = radius[:, :, None] + radius[:, None, :]
+    slot = torch.arange(pos.shape[1], device=pos.device)
+    i, j = slot[:, None], slot[None, :]
+    touching = solid[:, :, None] & solid[:, None, :] & (i != j)
+    push_x, push_y = _pair_push(dx, dy, reach, _share(movable[:, :, None], movable[:, None, :]), touching, i, j)
+    blocked = (touching & ((dx * dx + dy * dy).sqrt() < reach) & ~movable[:, None, :]).any(dim=2)
+    return torch.stack([push_x.sum(dim=2), push_y.sum(dim=2)], dim=-1), blocked
+
+
+def _pushes_of_close_pairs(pos: torch.Tensor, radius: torch.Tensor, solid: torch.Tensor, movable: torch.Tensor,
+                           dist_before: torch.Tensor, table: UnitTable) -> tuple[torch.Tensor, torch.Tensor]:
+    """As `_pushes_of_all_pairs`, over the list of pairs close enough at the start of the loop to touch now (no
+    unit moves more than its speed in a loop before separation)."""
+    B, U = solid.shape
+    slack = 2.0 * float(table.speed.max()) + 1e-3
+    reach_all = radius[:, :, None] + radius[:, None, :]
+    close = solid[:, :, None] & solid[:, None, :] & (dist_before < reach_all + slack)
+    close.diagonal(dim1=1, dim2=2).fill_(False)
+    b, i, j = close.nonzero(as_tuple=True)
+    offset = pos[b, j] - pos[b, i]
+    reach = radius[b, i] + radius[b, j]
+    push_x, push_y = _pair_push(offset[:, 0], offset[:, 1], reach, _share(movable[b, i], movable[b, j]),
+                                torch.ones_like(b, dtype=torch.bool), i, j)
+    row = b * U + i
+    push = torch.zeros(B * U, 2, device=pos.device).index_add_(0, row, torch.stack([push_x, push_y], dim=-1))
+    against = ((offset * offset).sum(dim=-1).sqrt() < reach) & ~movable[b, j]
+    blocked = torch.zeros(B * U, device=pos.device).index_add_(0, row, against.float()) > 0
+    return push.reshape(B, U, 2), blocked.reshape(B, U)
+
+
 def _slide_around_obstacles(push_x: torch.Tensor, push_y: torch.Tensor, walked: torch.Tensor,
                             blocked: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A unit pushed straight back by an obstacle it walks into (push against its walk) also moves sideways by the
     push's length, to the side its walk leans to (left on an exact tie), so that it goes round the obstacle."""
-    against = blocked.any(dim=2)
+    against = blocked  # [B, U] touching an obstacle
     wx, wy = walked[..., 0], walked[..., 1]
     back = push_x * wx + push_y * wy  # > 0: the push (subtracted) opposes the walk
     length = (push_x * push_x + push_y * push_y).sqrt()

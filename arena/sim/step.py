@@ -77,11 +77,11 @@ def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
     table = params.table
     alive_before, pos_before = state.unit_alive, state.unit_pos
     geo = pairs(state, table)
-    home = nearest_town_hall(state, table, geo) if params.economy else None
+    home = nearest_town_hall(state, table) if params.economy else None
     state = acquire_targets(state, table, geo)
     state = fire_weapons(state, table, geo)
     state = move_units(state, table, geo, home)
-    state = separate_units(state, table, params.bounds, pos_before if params.economy else None)
+    state = separate_units(state, table, params.bounds, pos_before if params.economy else None, geo.dist)
     state = pop_orders(state, arrivals(state, pos_before, table) | dead_targets(state))
     state = regenerate(state, table)
     consumed = torch.zeros_like(alive_before)

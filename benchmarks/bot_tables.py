@@ -82,6 +82,7 @@ def play_pair(first: str, second: str, games: int, scenario: str = "FullGame") -
             loops = torch.where(ending, env.state.game_loop.float(), loops)
             finished |= ending
             first_step = info["step_type"] == int(StepType.FIRST)
+            bar.set_postfix_str(f"game minute {float(env.state.game_loop.max()) / (22.4 * 60):.1f}", refresh=False)
             bar.update(int(finished.sum()) - bar.n)
     for_first = torch.where(seat_of_first == 0, outcome, -outcome)
     return PairResult(first, second, int((for_first > 0).sum()), int((for_first == 0).sum()),

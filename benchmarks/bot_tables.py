@@ -89,13 +89,15 @@ def play_pair(first: str, second: str, games: int, scenario: str = "FullGame") -
                       int((for_first < 0).sum()), float(loops.mean()) / (22.4 * 60))
 
 
-def print_table(title: str, results: list[PairResult]) -> None:
+def print_table(title: str, pairs: list[tuple[str, str]], games: int) -> None:
+    """Play the pairs and print each one's row as soon as it is done."""
     print(f"\n{title}")
-    print(f"{'pair':28s} {'games':>5s} {'win %':>6s} {'draw %':>6s} {'loss %':>6s} {'min/game':>8s}")
-    for r in results:
+    print(f"{'pair':28s} {'games':>5s} {'win %':>6s} {'draw %':>6s} {'loss %':>6s} {'min/game':>8s}", flush=True)
+    for first, second in pairs:
+        r = play_pair(first, second, games)
         n = max(r.games, 1)
         print(f"{r.first + ' vs ' + r.second:28s} {r.games:5d} {100 * r.wins / n:6.1f} {100 * r.draws / n:6.1f} "
-              f"{100 * r.losses / n:6.1f} {r.mean_minutes:8.2f}")
+              f"{100 * r.losses / n:6.1f} {r.mean_minutes:8.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     if args.tables in ("both", "ladder"):
-        print_table("Ladder (first bot's record)", [play_pair(a, b, args.games) for a, b in LADDER])
+        print_table("Ladder (first bot's record)", LADDER, args.games)
     if args.tables in ("both", "strategies"):
-        print_table("Strategies (first bot's record)", [play_pair(a, b, args.games) for a, b in STRATEGIES])
+        print_table("Strategies (first bot's record)", STRATEGIES, args.games)
     print(f"\n{time.perf_counter() - start:.0f} s")
     return 0
 

@@ -10,6 +10,8 @@ from agents.bots.terran import make_bot
 from agents.noop_agent import NoopAgent
 from agents.random_agent import RandomAgent
 from agents.scripted.army import ArmyAgent
+from agents.scripted.build_marines import BuildMarinesAgent
+from agents.scripted.collect_minerals_and_gas import CollectMineralsAndGasAgent
 from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent
 from agents.scripted.defeat_roaches import DefeatRoachesAgent
 from agents.scripted.defeat_zerglings_and_banelings import DefeatZerglingsAndBanelingsAgent
@@ -24,6 +26,8 @@ SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
     "FindAndDefeatZerglings": FindAndDefeatZerglingsAgent,
     "DefeatRoaches": DefeatRoachesAgent,
     "DefeatZerglingsAndBanelings": DefeatZerglingsAndBanelingsAgent,
+    "CollectMineralsAndGas": CollectMineralsAndGasAgent,
+    "BuildMarines": BuildMarinesAgent,
     # Two-player scenarios: the agent plays one seat, from that player's observation.
     "MarineMirror": ArmyAgent,
     "TerranVsZerg": ArmyAgent,

@@ -11,7 +11,7 @@ import torch
 from arena.interface.features import player_id, player_relative
 from arena.interface.functions import ABILITY_ATTACK, ABILITY_HOLD, ABILITY_MOVE
 from arena.sim.state import Order, State
-from arena.sim.units import UnitTable
+from arena.sim.units import RESOURCE_MINERALS, UnitTable
 
 
 class FeatureUnit(enum.IntEnum):
@@ -87,6 +87,14 @@ def unit_tags(state: State) -> torch.Tensor:
     return (slot[None, :] + state.wave[:, None] * U).float()
 
 
+def build_progress(state: State, table: UnitTable) -> torch.Tensor:
+    """[B, U] pysc2's build_progress in percent: 100 for finished units, less for structures under construction,
+    eggs and cocoons."""
+    making = torch.where(state.unit_morph > 0, state.unit_morph, state.unit_type)
+    total = table.build_loops[making].clamp(min=1.0)
+    return (100.0 * (1.0 - state.unit_build_left / total)).clamp(0.0, 100.0).floor()
+
+
 def unit_list(state: State, player: int, table: UnitTable, rows: torch.Tensor, pos_px: torch.Tensor,
               scale: float, on_screen: torch.Tensor) -> torch.Tensor:
     """[B, U, 46] pysc2 unit features as `player` sees them, for the slots in `rows` [B, U].
@@ -102,7 +110,7 @@ def unit_list(state: State, player: int, table: UnitTable, rows: torch.Tensor, p
         FeatureUnit.alliance: player_relative(state.unit_owner, player).float(),
         FeatureUnit.health: hp.ceil(),
         FeatureUnit.shield: shields.ceil(),
-        FeatureUnit.build_progress: torch.full_like(hp, 100.0),
+        FeatureUnit.build_progress: build_progress(state, table),
         FeatureUnit.health_ratio: (hp / table.max_hp[kind] * 255).floor(),
         FeatureUnit.shield_ratio: (shields / table.max_shields[kind].clamp(min=1) * 255).floor(),
         FeatureUnit.display_type: torch.full_like(hp, DISPLAY_VISIBLE),
@@ -111,6 +119,10 @@ def unit_list(state: State, player: int, table: UnitTable, rows: torch.Tensor, p
         FeatureUnit.y: pos_px[..., 1].floor(),
         FeatureUnit.radius: table.radius[kind] * scale,
         FeatureUnit.cloak: torch.full_like(hp, CLOAK_NOT_CLOAKED),
+        FeatureUnit.mineral_contents: torch.where(table.resource[kind] == RESOURCE_MINERALS,
+                                                  state.unit_resources, 0.0).ceil(),
+        FeatureUnit.vespene_contents: torch.where(table.resource[kind] == RESOURCE_MINERALS, 0.0,
+                                                  state.unit_resources).ceil(),
         FeatureUnit.is_selected: state.selected[:, player].float(),
         FeatureUnit.weapon_cooldown: state.unit_cooldown.clamp(min=0).ceil(),
         FeatureUnit.order_length: ((state.order_kind != 0).sum(dim=2) + (state.queue > 0).sum(dim=2)).float(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from arena.scenarios.base import Scenario
 from arena.scenarios.collect_mineral_shards import CollectMineralShards
 from arena.scenarios.combat_waves import DefeatRoaches, DefeatZerglingsAndBanelings
+from arena.scenarios.economy_minigames import ECONOMY_MINI_GAMES
 from arena.scenarios.full_game import FULL_GAME_SCENARIOS
 from arena.scenarios.find_and_defeat_zerglings import FindAndDefeatZerglings
 from arena.scenarios.move_to_beacon import MoveToBeacon
@@ -24,7 +25,7 @@ def register(scenario: type[Scenario]) -> type[Scenario]:
 
 
 for _scenario in (MoveToBeacon, CollectMineralShards, FindAndDefeatZerglings, DefeatRoaches,
-                  DefeatZerglingsAndBanelings):
+                  DefeatZerglingsAndBanelings, *ECONOMY_MINI_GAMES):
     register(_scenario)
 for _scenario in (Skirmish3m, Skirmish2s3z, Skirmish27mVs30m):
     register(_scenario)

@@ -14,16 +14,19 @@ import argparse
 import dataclasses
 import sys
 import time
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from agents.base import BatchedAgent
-from agents.registry import make_agent
-from agents.scripted import commands
-from arena.env import StepType
-from arena.interface.actions import BatchedAction
-from arena.multi_env import ArenaMultiEnv, player_view
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.base import BatchedAgent  # noqa: E402
+from agents.registry import make_agent  # noqa: E402
+from agents.scripted import commands  # noqa: E402
+from arena.env import StepType  # noqa: E402
+from arena.interface.actions import BatchedAction  # noqa: E402
+from arena.multi_env import ArenaMultiEnv, player_view  # noqa: E402
 
 LADDER = [(f"bot:{k}", f"bot:{k - 1}") for k in range(2, 6)]
 STRATEGIES = [("bot:rush", "bot:greedy"), ("bot:greedy", "bot:turtle"), ("bot:turtle", "bot:rush")]

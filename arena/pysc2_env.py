@@ -293,7 +293,9 @@ class SC2Env(environment.Base):
         return (self._timestep(StepType.MID, reward, self._discount, obs),)
 
     def close(self) -> None:
-        self._env.close()
+        env = getattr(self, "_env", None)  # absent when the constructor refused its arguments
+        if env is not None:
+            env.close()
 
     def save_replay(self, replay_dir: str, prefix: str | None = None) -> str:
         raise NotImplementedError("the embedded engine does not write .SC2Replay files; use backend='sc2'")

@@ -241,8 +241,12 @@ class TerranBot(BatchedAgent):
         reserved = 100 * walking(m["depot_ordered"]) + 150 * walking(m["barracks_ordered"])
         # Supply.
         depot_building = (depots & ~u.done).any(dim=1)
-        short = (room < 3 + 2 * barracks.sum(dim=1)) & (player[:, FOOD_CAP] < 200) & ~depot_building & (
-            step - m["depot_ordered"] >= BUILD_PATIENCE_STEPS)
+        # A first depot is also the Barracks' tech requirement: a bot that trains no more SCVs and so stays under
+        # its supply cap (the rush keeps its 12) builds it when it wants Barracks.
+        wants_barracks = (barracks.sum(dim=1) < cfg.barracks) & (workers >= cfg.barracks_after_workers)
+        first_depot = ~depots.any(dim=1) & wants_barracks & (workers >= cfg.workers)
+        short = ((room < 3 + 2 * barracks.sum(dim=1)) | first_depot) & (player[:, FOOD_CAP] < 200) & \
+            ~depot_building & (step - m["depot_ordered"] >= BUILD_PATIENCE_STEPS)
         need_supply = short & (minerals >= 100)
         reserved = reserved + 100 * short.float()  # save for the depot first
         depot_spot = rows(spot_pixels(DEPOT_SPOTS, camera, on_left, S),

@@ -18,7 +18,7 @@ from arena.sim.geometry import Pairs, gather_units, planar_norm
 from arena.sim.orders import current_order, pop_orders
 from arena.sim.placement import Placement, placement_result
 from arena.sim.state import NO_RALLY, NUM_OWNERS, Order, Score, State
-from arena.sim.units import (GAS_PER_TRIP, LOOPS_PER_REAL_SECOND, MINERALS_PER_TRIP, RESOURCE_GAS,
+from arena.sim.units import (GAS_PER_TRIP, LOOPS_PER_REAL_SECOND, MINERALS_PER_TRIP,
                              RESOURCE_MINERALS, Race, UnitTable, UnitType)
 
 MINING_LOOPS = 1.99 * LOOPS_PER_REAL_SECOND
@@ -283,7 +283,6 @@ def harvest(state: State, table: UnitTable, geo: Pairs, home: torch.Tensor) -> S
     carrying = cargo > 0
 
     # Mining: the timer counts the mining, then the pause; the field is busy during the mining only.
-    resource_kind = table.resource[gather_units(state.unit_type, resource)]
     on_gas = table.gas_building[gather_units(state.unit_type, resource)]
     mine_loops = torch.where(on_gas, GAS_LOOPS, MINING_LOOPS)
     timer = state.unit_timer
@@ -313,10 +312,10 @@ def harvest(state: State, table: UnitTable, geo: Pairs, home: torch.Tensor) -> S
 
     # Returning workers that dropped off are done; workers whose field ran out look for another.
     state = pop_orders(state, returning & deliver)
-    lost = gathering & ~carrying & ~finishes & ~harvestable(state, table, resource) & (resource_kind != RESOURCE_GAS)
+    lost = gathering & ~carrying & ~finishes & ~harvestable(state, table, resource) & ~on_gas
     if torch.compiler.is_compiling() or lost.device.type != "cpu" or bool(lost.any()):
         state = _retarget_depleted(state, table, geo, lost)
-    gone_gas = gathering & ~carrying & on_gas & ~harvestable(state, table, resource)
+    gone_gas = gathering & ~carrying & ~finishes & on_gas & ~harvestable(state, table, resource)
     return pop_orders(state, gone_gas)
 
 

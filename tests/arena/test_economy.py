@@ -334,3 +334,16 @@ def test_allocate_slots_ranks_requests_against_free_slots():
     free = torch.tensor([[False, True, False, True, False]])
     requests = torch.tensor([[True, False, True, True, False]])
     assert allocate_slots(free, requests).tolist() == [[1, -1, 3, -1, -1]]
+
+
+def test_workers_leave_an_empty_gas_building_once_keeping_their_queued_orders():
+    units = [(UnitType.COMMAND_CENTER, 0, CC_POS), (UnitType.REFINERY, 0, (29.5, 20.5)),
+             (UnitType.MINERAL_FIELD, 2, (23.0, 28.5)), (UnitType.SCV, 0, (29.5, 23.0))]
+    state = world(units, {1: 4.0, 2: 1500.0})
+    kind, target, pos = state.order_kind.clone(), state.order_unit.clone(), state.order_pos.clone()
+    kind[:, 3, 0], target[:, 3, 0] = int(Order.GATHER), 1
+    kind[:, 3, 1], pos[:, 3, 1] = int(Order.MOVE), torch.tensor([40.0, 30.0])
+    state = run_loops(state.replace(order_kind=kind, order_unit=target, order_pos=pos), PARAMS,
+                      8 * int(LOOPS_PER_REAL_SECOND))
+    assert float(state.vespene[0, 0]) == 4.0  # the one trip there was
+    assert int(state.order_kind[0, 3, 0]) == int(Order.MOVE) or float(state.unit_pos[0, 3, 0]) > 39.0

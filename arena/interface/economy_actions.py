@@ -19,7 +19,7 @@ from arena.sim.economy import (afford_result, allocate_slots, bank, charge, comp
 from arena.sim.geometry import gather_units, planar_norm
 from arena.sim.orders import issue_orders
 from arena.sim.placement import Placement, placement_result, snap_to_grid
-from arena.sim.state import NO_RALLY, Order, State
+from arena.sim.state import Order, State
 from arena.sim.units import RESOURCE_MINERALS, UnitTable, UnitType
 
 BUILD_FUNCTIONS: dict[FunctionId, UnitType] = {
@@ -136,6 +136,16 @@ def _build(state: State, kind: torch.Tensor, point: torch.Tensor, queued: torch.
     return state, result
 
 
+def _order_costs(state: State, kind: torch.Tensor, player: torch.Tensor, table: UnitTable
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What one Train order of `kind` [B] costs `player` [B] (Zerglings come in pairs): (minerals, gas, the
+    ActionResult of paying it, whether its supply fits under the cap)."""
+    minerals, gas = table.minerals[kind] * table.per_order[kind], table.gas[kind] * table.per_order[kind]
+    supply = table.supply[kind] * table.per_order[kind]
+    fits = bank(supply_used(state, table), player) + supply <= bank(supply_cap(state, table), player)
+    return minerals, gas, afford_result(state, player, minerals, gas), fits
+
+
 def _train_from_queue(state: State, kind: torch.Tensor, go: torch.Tensor, player: int, table: UnitTable
                       ) -> tuple[State, torch.Tensor]:
     """Train_*_quick on a structure: the selected producer with the shortest queue takes it, paid now."""
@@ -145,10 +155,7 @@ def _train_from_queue(state: State, kind: torch.Tensor, go: torch.Tensor, player
     length = (state.queue > 0).sum(dim=2)
     chosen_slot = torch.where(producers, length, 10**6).argmin(dim=1)
     has_room = (gather_units(length, chosen_slot[:, None]).squeeze(1) < state.queue.shape[2])
-    minerals, gas = table.minerals[kind] * table.per_order[kind], table.gas[kind] * table.per_order[kind]
-    paid = afford_result(state, player_t, minerals, gas)
-    supply = table.supply[kind] * table.per_order[kind]
-    fits = bank(supply_used(state, table), player_t) + supply <= bank(supply_cap(state, table), player_t)
+    minerals, gas, paid, fits = _order_costs(state, kind, player_t, table)
     result = torch.where(~has_room, int(ActionResult.QueueIsFull),
                          torch.where(paid != 1, paid, torch.where(fits, 1, int(ActionResult.NotEnoughFood))))
     ok = go & (result == 1) & producers.any(dim=1)
@@ -167,10 +174,7 @@ def _train_from_larva(state: State, kind: torch.Tensor, go: torch.Tensor, player
     hatcheries = _selected(state, player) & complete(state) & (state.unit_type == int(UnitType.HATCHERY))
     with_larva = hatcheries & (state.unit_larva >= 1.0)
     hatchery = torch.where(with_larva, state.unit_larva, -1.0).argmax(dim=1)
-    minerals, gas = table.minerals[kind] * table.per_order[kind], table.gas[kind] * table.per_order[kind]
-    paid = afford_result(state, player_t, minerals, gas)
-    supply = table.supply[kind] * table.per_order[kind]
-    fits = bank(supply_used(state, table), player_t) + supply <= bank(supply_cap(state, table), player_t)
+    minerals, gas, paid, fits = _order_costs(state, kind, player_t, table)
     slot = allocate_slots(~state.unit_alive, torch.ones(B, 1, dtype=torch.bool, device=state.device))[:, 0]
     result = torch.where(~with_larva.any(dim=1), int(ActionResult.Error),
                          torch.where(paid != 1, paid, torch.where(fits, 1, int(ActionResult.NotEnoughFood))))
@@ -267,5 +271,4 @@ def apply_economy(state: State, action, player: int, table: UnitTable, fmt: Inte
     return state, result
 
 
-__all__ = ["BUILD_FUNCTIONS", "TRAIN_FUNCTIONS", "ECONOMY_FUNCTIONS", "economy_available", "apply_economy",
-           "NO_RALLY"]
+__all__ = ["BUILD_FUNCTIONS", "TRAIN_FUNCTIONS", "ECONOMY_FUNCTIONS", "economy_available", "apply_economy"]

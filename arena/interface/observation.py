@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import torch
 
 from arena.interface.actions import available_actions
-from arena.interface.functions import NUM_FUNCTIONS
-from arena.sim.economy import supply_cap, supply_used
 from arena.interface.features import minimap_layers, screen_layers
+from arena.interface.functions import NUM_FUNCTIONS
 from arena.interface.fog import Visibility, units_in_sight, units_in_sight_of_units, visibility_states, visible_cells
 from arena.interface.selection import army_units, idle_workers
 from arena.interface.unit_list import control_group_summary, selection_rows, unit_list
 from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
+from arena.sim.economy import supply_cap, supply_used
 from arena.sim.state import Owner, State
 from arena.sim.units import UnitTable
+
+if TYPE_CHECKING:
+    from arena.scenarios.base import ScenarioSpec
 
 PLAYER_FIELDS = 11
 """pysc2's `player` vector: player_id, minerals, vespene, food_used, food_cap, food_army, food_workers,
@@ -37,7 +41,7 @@ class ObservationContext:
     """The scenario has an economy: its functions are offered and the player vector shows the bank and supply."""
 
     @staticmethod
-    def for_scenario(spec, table: UnitTable, fmt: InterfaceFormat, playable: torch.Tensor, fog: bool
+    def for_scenario(spec: "ScenarioSpec", table: UnitTable, fmt: InterfaceFormat, playable: torch.Tensor, fog: bool
                      ) -> "ObservationContext":
         """The context of a scenario's spec (its map, function list and economy)."""
         allowed = None

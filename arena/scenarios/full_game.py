@@ -23,9 +23,9 @@ import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import slot_range
-from arena.scenarios.two_player import assign_sides, episode_side, mirror_x, point_cameras
+from arena.scenarios.two_player import assign_sides, episode_side, mirror_x, point_cameras, score_kills
 from arena.sim.economy import spawn_units
-from arena.sim.state import Order, Owner, Score, State
+from arena.sim.state import Order, Owner, State
 from arena.sim.units import LOOPS_PER_GAME_SECOND, Race, UnitType, unit_table
 
 GAME_LOOPS = 13_440
@@ -125,11 +125,7 @@ class FullGame(Scenario):
         return point_cameras(state, halls, self.spec.camera_bounds)
 
     def loop_rule(self, state: State, died: torch.Tensor) -> State:
-        score = state.score.clone()
-        for player in range(2):
-            kills = died & (state.unit_owner == 1 - player)
-            score[:, player, Score.SCORE] += kills.sum(dim=1).float()
-        return state.replace(score=score)
+        return score_kills(state, died)
 
     def terminated(self, state: State) -> torch.Tensor:
         return ~structures_left(state, 0) | ~structures_left(state, 1)

@@ -108,6 +108,15 @@ def point_cameras(state: State, centres: torch.Tensor, bounds: tuple[float, floa
     return state.replace(camera=camera)
 
 
+def score_kills(state: State, died: torch.Tensor) -> State:
+    """+1 to each player's score per enemy unit that died in this loop (`died` [B, U])."""
+    score = state.score.clone()
+    for player in range(2):
+        kills = died & (state.unit_owner == 1 - player)
+        score[:, player, Score.SCORE] += kills.sum(dim=1).float()
+    return state.replace(score=score)
+
+
 def leader(state: State) -> torch.Tensor:
     """[B] long: +1 where player 1's score is higher, -1 where player 2's is, 0 where they are equal."""
     score = state.score[:, :, Score.SCORE]
@@ -184,11 +193,7 @@ class Battle(Scenario):
         return preselect(point_cameras(state, armies, self.spec.camera_bounds))
 
     def loop_rule(self, state: State, died: torch.Tensor) -> State:
-        score = state.score.clone()
-        for player in range(2):
-            kills = died & (state.unit_owner == 1 - player)
-            score[:, player, Score.SCORE] += kills.sum(dim=1).float()
-        return state.replace(score=score)
+        return score_kills(state, died)
 
     def terminated(self, state: State) -> torch.Tensor:
         return ~own_units(state, 0).any(dim=1) | ~own_units(state, 1).any(dim=1)

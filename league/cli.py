@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Callable
@@ -19,7 +20,9 @@ from arena.backends import Sc2NotInstalledError
 from arena.interface.limits import Limits
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv
+from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
+from league.replay_cli import add_replay_commands
 
 
 def _device(name: str) -> torch.device:
@@ -48,6 +51,20 @@ def _batch_progress(bar: tqdm) -> Callable[[int, int], None]:
     return progress
 
 
+def _recorder(args: argparse.Namespace, players: list[str]) -> ReplayRecorder | None:
+    """The replay recorder `--replay-dir` asks for (None without it)."""
+    if args.replay_dir is None:
+        return None
+    sampling = ReplaySampling(every=args.replay_every, decisive_only=args.replay_decisive)
+    return ReplayRecorder(args.replay_dir, players, sampling=sampling)
+
+
+def _report_replays(recorder: ReplayRecorder | None, quiet: bool) -> None:
+    if recorder is not None and not quiet:
+        print(f"{len(recorder.saved)} replay{'s' if len(recorder.saved) != 1 else ''} written to "
+              f"{recorder.folder}", file=sys.stderr)
+
+
 def command_scenarios(args: argparse.Namespace) -> int:
     for scenario_id in arena.scenario_ids():
         spec = make_scenario(scenario_id).spec
@@ -61,6 +78,7 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
     batch = max(1, min(args.episodes, args.batch))
     with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
               disable=args.quiet) as bar:
+        recorder = _recorder(args, [args.agent])
         while len(scores) < args.episodes:
             n = min(batch, args.episodes - len(scores))
             env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul,
@@ -68,8 +86,9 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
             agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
             done_before = len(scores)
             result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before,
-                                                  on_step=_batch_progress(bar))
+                                                  on_step=_batch_progress(bar), recorder=recorder)
             scores.extend(result.scores)
+    _report_replays(recorder, args.quiet)
     return scores
 
 
@@ -107,15 +126,18 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
     batch = max(1, min(args.episodes, args.batch))
     with tqdm(total=args.episodes, desc=f"{scenario_id} ({' vs '.join(args.agents)})", unit="game",
               file=sys.stderr, disable=args.quiet) as bar:
+        recorder = _recorder(args, list(args.agents))
         while len(outcomes) < args.episodes:
             n = min(batch, args.episodes - len(outcomes))
             env = ArenaMultiEnv(scenario_id, num_envs=n, device=device, step_mul=args.step_mul, limits=limits,
                                 compile=args.compile)
             agents = [make_agent(name, scenario_id, seed=args.seed + len(outcomes) + 1000 * player)
                       for player, name in enumerate(args.agents)]
-            record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=_batch_progress(bar))
+            record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=_batch_progress(bar),
+                                  recorder=recorder)
             outcomes.extend(record.outcomes)
             steps += record.steps
+    _report_replays(recorder, args.quiet)
     return MatchRecord(outcomes=outcomes, steps=steps)
 
 
@@ -154,7 +176,16 @@ def command_play(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
-    if not _at_least_one("play", {"--episodes": args.episodes, "--batch": args.batch, "--step-mul": args.step_mul}):
+    if not _at_least_one("play", {"--episodes": args.episodes, "--batch": args.batch, "--step-mul": args.step_mul,
+                                  "--replay-every": args.replay_every}):
+        return 2
+    if args.replay_dir is not None and (args.backend != "embedded" or is_import_path(args.agent or "")):
+        print("arena play: --replay-dir records games of the embedded engine's batched agents; the real game "
+              "writes its own .SC2Replay files, and pysc2 agents played by import path are not recorded",
+              file=sys.stderr)
+        return 2
+    if args.replay_dir is not None and os.path.exists(args.replay_dir) and not os.path.isdir(args.replay_dir):
+        print(f"arena play: --replay-dir {args.replay_dir} is a file, not a folder", file=sys.stderr)
         return 2
     if make_scenario(scenario_id).spec.num_agents > 1:
         if args.backend != "embedded":
@@ -253,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--step-mul", type=int, default=None, help="game loops per agent step (default: scenario's)")
     play.add_argument("--batch", type=int, default=64, help="games played side by side")
     play.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
+    play.add_argument("--replay-dir", default=None, metavar="DIR",
+                      help="write a replay of every game into DIR (see `arena replay`)")
+    play.add_argument("--replay-every", type=int, default=1, metavar="N", help="with --replay-dir: keep every Nth game")
+    play.add_argument("--replay-decisive", action="store_true",
+                      help="with --replay-dir: keep only games someone won (two-player scenarios)")
     play.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_compile_flag(play)
     play.add_argument("--backend", choices=("embedded", "sc2"), default="embedded",
@@ -268,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--layers", action="store_true", help="render feature layers too")
     _add_compile_flag(bench)
     bench.set_defaults(run=command_bench)
+
+    add_replay_commands(sub)
     return parser
 
 

@@ -14,13 +14,15 @@ as `pysc2.lib.actions.FunctionCall`s.
 What differs from the real game: one embedded game per environment (use `arena.make` for batches); the engine
 models the functions in `arena.interface.functions` and reports the others as never available; layers the engine
 has nothing for (creep, power, ...) are zeros; `visualize`, `realtime`, `version` and `battle_net_map` are accepted
-and ignored; replays are not written (the embedded replay format comes with the replay viewer).
+and ignored; replays (`save_replay_episodes`, `save_replay`) are the arena's own replay files (arena.replay), which
+`arena replay view` shows, not .SC2Replay files.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,6 +34,8 @@ from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, NUM_FUNCTIONS, ActionResult, ArgumentType, FunctionId
 from arena.interface.unit_list import FeatureUnit
 from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
+from arena.replay.format import SUFFIX, write_replay
+from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
 
 _pysc2 = load_pysc2()
@@ -208,7 +212,7 @@ class SC2Env(environment.Base):
                  score_multiplier: float | None = None, random_seed: int | None = None, disable_fog: bool = False,
                  ensure_available_actions: bool = True, version: str | None = None,
                  device: torch.device | str = "cpu", compile: bool = False):
-        del battle_net_map, visualize, realtime, replay_dir, replay_prefix, version  # accepted, nothing to do
+        del battle_net_map, visualize, realtime, version  # accepted, nothing to do
         name = _map_name(map_name)
         try:
             scenario_id = resolve_id(name)
@@ -226,9 +230,10 @@ class SC2Env(environment.Base):
             [agent_interface_format] * len(agents)
         if len(formats) != len(agents):
             raise ValueError(f"{len(formats)} agent_interface_formats for {len(agents)} agents")
-        if save_replay_episodes:
-            raise ValueError("the embedded engine does not write .SC2Replay files; use backend='sc2' "
-                             "(arena.make(..., backend='sc2')) for real-game replays")
+        if save_replay_episodes and not replay_dir:
+            raise ValueError("Missing replay_dir")  # pysc2's words
+        if save_replay_episodes < 0:
+            raise ValueError(f"save_replay_episodes must be at least 0, got {save_replay_episodes}")
         if disable_fog and scenario.spec.fog:
             scenario.spec = dataclasses.replace(scenario.spec, fog=False)
         self._fmt = interface_format(formats[0])
@@ -243,6 +248,10 @@ class SC2Env(environment.Base):
         self._score_multiplier = score_multiplier if score_multiplier is not None else 1.0
         self._ensure_available = ensure_available_actions
         self._seed = random_seed
+        self._save_replay_episodes = save_replay_episodes
+        self._replay_dir = replay_dir
+        self._replay_prefix = replay_prefix or name
+        self._recorder = ReplayRecorder(None, [f"player {i + 1}" for i in range(len(agents))])
         self._episode = 0
         self._state = StepType.LAST
         self._last_obs: dict[str, torch.Tensor] | None = None
@@ -259,6 +268,8 @@ class SC2Env(environment.Base):
         # pysc2: random_seed fixes the game's seed; without it every game is seeded afresh.
         seed = secrets.randbelow(2**31) if self._seed is None else self._seed + self._episode
         obs, _ = self._env.reset(seed=seed)
+        self._recorder.replays.clear()
+        self._recorder.reset(self._env, obs)
         self._episode += 1
         self._last_obs, self._state = obs, StepType.FIRST
         self._score = float(obs["score_cumulative"][0, self._score_index])
@@ -277,7 +288,8 @@ class SC2Env(environment.Base):
                 and not bool(self._last_obs["available_actions"][0, function]):
             raise ValueError(f"Function {function}/{actions.FUNCTIONS[function].name} is currently not available")
         action = to_batched_action(call, self._action_spec, self._env.device)
-        obs, _, terminated, truncated, info = self._env.step(action)
+        obs, reward_, terminated, truncated, info = self._env.step(action)
+        self._recorder.step(self._env, action, obs, reward_, info)
         over_time = self._episode_loops > 0 and int(obs["game_loop"][0]) >= self._episode_loops
         last = bool(terminated[0] or truncated[0]) or over_time
         score = float(obs["score_cumulative"][0, self._score_index])
@@ -288,6 +300,8 @@ class SC2Env(environment.Base):
             timed_out = bool(truncated[0]) or (over_time and not bool(terminated[0]))
             discount = 0.0 if (not timed_out or self._discount_zero_after_timeout) else self._discount
             self._state = StepType.LAST
+            if self._save_replay_episodes and self._episode % self._save_replay_episodes == 0:
+                self.save_replay(self._replay_dir, self._replay_prefix)
             return (self._timestep(StepType.LAST, reward, discount, obs),)
         self._state = StepType.MID
         return (self._timestep(StepType.MID, reward, self._discount, obs),)
@@ -298,7 +312,18 @@ class SC2Env(environment.Base):
             env.close()
 
     def save_replay(self, replay_dir: str, prefix: str | None = None) -> str:
-        raise NotImplementedError("the embedded engine does not write .SC2Replay files; use backend='sc2'")
+        """Write the current (or just ended) game as an arena replay into `replay_dir`; returns its path (pysc2's
+        method, with the arena's replay format instead of .SC2Replay)."""
+        if self._env.state is None:
+            raise RuntimeError("no game to save: call reset() first")
+        recorder = self._recorder
+        replay = recorder.replays[-1] if recorder.replays else recorder.so_far(self._env, game=0)
+        folder = Path(replay_dir)
+        stem = f"{prefix or self._replay_prefix}-seed{replay.header['seed']}-episode{self._episode}"
+        path, n = folder / f"{stem}{SUFFIX}", 1
+        while path.exists():
+            path, n = folder / f"{stem}-{n}{SUFFIX}", n + 1
+        return str(write_replay(path, replay))
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _timestep(self, step_type: StepType, reward: float, discount: float, obs: dict[str, torch.Tensor]) -> Any:

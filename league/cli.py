@@ -109,9 +109,11 @@ def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.
             check_installation(map_name)
             return sc2_env.SC2Env(map_name=map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
                                   agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed)
+        replays = {} if args.replay_dir is None else {"save_replay_episodes": args.replay_every,
+                                                      "replay_dir": args.replay_dir}
         return pysc2_env.SC2Env(map_name=scenario_id, players=[pysc2_env.Agent(pysc2_env.Race.terran)],
                                 agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed,
-                                device=device, compile=args.compile)
+                                device=device, compile=args.compile, **replays)
 
     with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
               disable=args.quiet) as bar:
@@ -179,10 +181,9 @@ def command_play(args: argparse.Namespace) -> int:
     if not _at_least_one("play", {"--episodes": args.episodes, "--batch": args.batch, "--step-mul": args.step_mul,
                                   "--replay-every": args.replay_every}):
         return 2
-    if args.replay_dir is not None and (args.backend != "embedded" or is_import_path(args.agent or "")):
-        print("arena play: --replay-dir records games of the embedded engine's batched agents; the real game "
-              "writes its own .SC2Replay files, and pysc2 agents played by import path are not recorded",
-              file=sys.stderr)
+    if args.replay_dir is not None and args.backend != "embedded":
+        print("arena play: --replay-dir records games of the embedded engine; the real game writes its own "
+              ".SC2Replay files (pysc2's save_replay_episodes and replay_dir)", file=sys.stderr)
         return 2
     if args.replay_dir is not None and os.path.exists(args.replay_dir) and not os.path.isdir(args.replay_dir):
         print(f"arena play: --replay-dir {args.replay_dir} is a file, not a folder", file=sys.stderr)

@@ -25,7 +25,8 @@ def _player_line(replay: Replay) -> str:
 def describe(replay: Replay, path: str | Path) -> str:
     """A few lines about a replay: scenario, seed, players, limits, length, outcome, size."""
     header, outcome = replay.header, replay.outcome
-    seconds = outcome.get("game_loops", 0) / header.get("game_loops_per_second", 16.0)
+    loops = outcome.get("game_loops", 0)
+    seconds = loops / header.get("game_loops_per_second", 22.4)
     limits = header.get("limits")
     limits_text = ("none (one-player scenario)" if limits is None else
                    f"APM caps {limits['apm_caps'] or 'off'}, delay {limits['delay_loops']} game loops, "
@@ -36,9 +37,9 @@ def describe(replay: Replay, path: str | Path) -> str:
              f"  seed       {header['seed']}   step_mul {header['step_mul']}",
              f"  players    {', '.join(p['name'] for p in header['players'])}",
              f"  limits     {limits_text}",
-             f"  length     {outcome.get('steps', replay.num_frames - 1)} steps, {outcome.get('game_loops', '?')} "
-             f"game loops ({int(seconds // 60)}:{int(seconds % 60):02d} game time), {replay.num_frames} frames, "
-             f"ended: {outcome.get('ended', '?')}",
+             f"  length     {outcome.get('steps', replay.num_frames - 1)} steps, {loops} game loops "
+             f"({int(seconds // 60)}:{int(seconds % 60):02d} on the game clock, {loops / 16:g} game seconds), "
+             f"{replay.num_frames} frames, ended: {outcome.get('ended', '?')}",
              f"  outcome    {_player_line(replay)}",
              f"  size       {Path(path).stat().st_size / 1024:.1f} KiB"]
     if replay.explanations:

@@ -4,7 +4,9 @@ A replay is a zip archive (numpy's .npz layout) with two JSON members and column
 
   header.json      format and version, scenario id and version, engine version, seed, players, limits, interface,
                    map, the unit types that appear (name, radius, sight, max HP and shields)
-  outcome.json     each player's result (+1 win, 0 draw, -1 loss; one-player scenarios: the score), steps, game loops
+  outcome.json     each player's result (+1 win, 0 draw, -1 loss; one-player scenarios: the score), steps, game loops,
+                   how it ended: "terminated" (the scenario's end), "truncated" (its time limit) or "stopped" (the
+                   player stopped before either)
   actions.npy      int16 [T, P, 14]: what every player asked for at each step (ACTION_FIELDS); step t leads from
                    frame t to frame t + 1
   frame_*.npy      one row per frame (T + 1 frames: the start and after every step)

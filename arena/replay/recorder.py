@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from arena.env import ArenaEnv
     from arena.multi_env import ArenaMultiEnv
 
-GAME_LOOPS_PER_SECOND = 16.0
-"""Game loops per game second, the unit of the scenarios' time limits (specs/minigames.md, "Time"); the game's
-"faster" speed plays 22.4 of them per real second."""
+GAME_LOOPS_PER_SECOND = 22.4
+"""Game loops per real second at the "faster" speed: StarCraft II's in-game clock (the mini-games' map timers count
+game seconds of 16 game loops instead; specs/minigames.md, "Time")."""
 FINISHED = 255
 """unit_build of a finished unit."""
 
@@ -184,8 +184,13 @@ class ReplayRecorder:
             self._recording &= ~ended
 
     def so_far(self, env: "ArenaEnv | ArenaMultiEnv", game: int) -> Replay:
-        """The replay of a game that has not ended yet: its frames so far (no result)."""
-        return self._replay_of(env, game, [])
+        """The replay of a game that has not ended: its frames so far, "ended": "stopped" (the player stopped
+        playing it, as pysc2's game_steps_per_episode does), the score so far as a one-player result, a draw for
+        two."""
+        P = getattr(env, "num_players", 1)
+        result = [float(env.state.score[game, 0, Score.SCORE])] if P == 1 else [0] * P
+        replay = self._replay_of(env, game, result)
+        return dataclasses.replace(replay, outcome={**replay.outcome, "ended": "stopped"})
 
     # -- pieces ------------------------------------------------------------------------------------------------
     def _rows(self, env: "ArenaEnv | ArenaMultiEnv", obs: dict[str, torch.Tensor], reward: torch.Tensor,

@@ -95,7 +95,7 @@ def verify_replay(path: str | Path, device: torch.device | str = "cpu") -> Verif
     replay = read_replay(path)
     replayed, ended = resimulate(replay, path, device)
     found = first_difference(replay, replayed)
-    if found is None and not ended:
+    if found is None and not ended and replay.outcome.get("ended") != "stopped":
         found = (replay.num_frames, f"the game did not end after the {len(replay.actions)} recorded steps")
     if found is None:
         return Verification(str(path), replay.num_frames, replay.num_frames, None)

@@ -186,7 +186,7 @@ def test_reward_is_the_score_change():
         feature_dimensions=sc2_env.Dimensions(screen=(64, 48), minimap=64))), "square layers"),
     (dict(agent_interface_format=sc2_env.AgentInterfaceFormat(
         rgb_dimensions=sc2_env.Dimensions(screen=64, minimap=64))), "feature_dimensions"),
-    (dict(save_replay_episodes=1, replay_dir="/tmp"), "backend='sc2'"),
+    (dict(save_replay_episodes=1), "Missing replay_dir"),
 ])
 def test_bad_constructor_arguments_say_what_is_wrong(kwargs, message):
     arguments = dict(map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
@@ -202,3 +202,27 @@ def test_random_seed_repeats_the_game():
             (timestep,) = env.reset()
             return timestep.observation.feature_screen.copy()
     assert np.array_equal(trajectory(), trajectory())
+
+
+def test_save_replay_episodes_writes_arena_replays_that_verify(tmp_path):
+    from arena.replay.format import read_replay
+    from arena.replay.verify import verify_replay
+
+    env = sc2_env.SC2Env(map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+                         agent_interface_format=AIF, step_mul=8, random_seed=7, save_replay_episodes=2,
+                         replay_dir=str(tmp_path), game_steps_per_episode=80)
+    agent = scripted_agent.MoveToBeacon()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    for _ in range(2):
+        (timestep,) = env.reset()
+        while not timestep.last():
+            (timestep,) = env.step([agent.step(timestep)])
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == ["MoveToBeacon-seed8-episode2.replay.npz"]  # every 2nd episode
+    replay = read_replay(files[0])
+    assert replay.outcome["ended"] == "stopped" and replay.outcome["game_loops"] == 80
+    assert replay.outcome["result"] == [timestep.observation.score_cumulative.score]
+    assert verify_replay(files[0]).ok
+    path = env.save_replay(str(tmp_path), "again")  # pysc2's method: the game just played
+    assert read_replay(path).header["seed"] == 8
+    env.close()

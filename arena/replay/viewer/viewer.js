@@ -85,7 +85,7 @@
 
   function outcomeText(outcome, players) {
     if (!outcome || !Array.isArray(outcome.result) || outcome.result.length === 0) return "unfinished";
-    const ended = outcome.ended === "truncated" ? " (time limit)" : "";
+    const ended = {truncated: " (time limit)", stopped: " (stopped early)"}[outcome.ended] || "";
     if (players.length <= 1) return `${resultText(outcome, 0, 1)}${ended}`;
     const winner = outcome.result.findIndex((result) => result > 0);
     return (winner >= 0 ? `${players[winner] || `player ${winner + 1}`} (P${winner + 1}) wins` : "draw") + ended;

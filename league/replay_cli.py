@@ -133,7 +133,7 @@ def command_render(args: argparse.Namespace) -> int:
 
     try:
         with tqdm(desc=f"rendering {Path(args.output).name}", unit="frame", file=sys.stderr,
-                  disable=args.quiet) as bar:
+                  disable=args.quiet, delay=0.5) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.n = done

@@ -247,6 +247,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]
         raise ReplayError(path, f"truncated or not a replay archive ({error})") from None
     except (OSError, EOFError) as error:
         raise ReplayError(path, f"cannot be read ({error})") from None
+    except zlib.error as error:
+        raise ReplayError(path, f"corrupted data ({error})") from None
     return header, outcome
 
 

@@ -1,0 +1,1 @@
+"""Learners: PPO and V-trace on the batched engine."""

@@ -1,0 +1,314 @@
+"""What a neural policy is: it encodes batched observations into a compact form (what a learner stores), maps that
+to an `ActionDistribution` and a value, and is saved as safetensors weights beside a JSON description.
+
+    policy = make_policy("fullyconv", interface)          # agents.policies
+    encoded = policy.encode(obs)                          # no grad, small: the rollout buffer keeps these
+    output = policy(encoded)                              # PolicyOutput(distribution, value [B])
+    sample = output.distribution.sample(generator)        # function + arguments (+ latents)
+    env.step(to_batched_action(sample))
+    save_policy(policy, "checkpoints/step_1000")          # step_1000.safetensors + step_1000.json
+    policy = load_policy("checkpoints/step_1000")         # never unpickles
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from agents.base import BatchedAgent
+from agents.policies.distribution import (ARGUMENT_FUNCTIONS, ARGUMENT_NAMES, ActionDistribution,
+                                          ArgumentDistribution, CategoricalArgument, PointArgument, PointKind,
+                                          UnitOrPointArgument)
+from arena.interface.actions import BatchedAction
+
+FORMAT_NAME = "arena-policy"
+FORMAT_VERSION = 1
+"""The version of the JSON description; files from a later version are refused."""
+WEIGHTS_SUFFIX = ".safetensors"
+DESCRIPTION_SUFFIX = ".json"
+FOLDER_STEM = "policy"
+"""Saving to (or loading from) a folder uses <folder>/policy.safetensors and <folder>/policy.json."""
+METADATA_KEY = "arena-policy"
+"""The safetensors metadata entry holding the JSON description, so a weights file and a description from different
+saves are caught."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyConfig:
+    """What every policy config holds; each policy kind subclasses it with its own fields."""
+
+    kind: ClassVar[str] = ""
+    """The registry name of the policy this configures (agents.policies.POLICY_KINDS)."""
+    screen_size: int = 64
+    """Screen pixels per side the policy reads and points at."""
+    minimap_size: int = 64
+    """Minimap pixels per side."""
+
+    def __post_init__(self) -> None:
+        if self.screen_size < 8 or self.minimap_size < 8:
+            raise ValueError(f"screen_size and minimap_size must be at least 8, got {self.screen_size} and "
+                             f"{self.minimap_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PolicyConfig":
+        """The config of `to_dict`'s data; missing fields take their defaults.
+
+        Raises:
+            ValueError: a field is unknown or a value is invalid.
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown {cls.kind} config fields {unknown}; known: {sorted(fields)}")
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ValueError(f"invalid {cls.kind} config: {error}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyOutput:
+    """What a policy computes for B games."""
+
+    distribution: ActionDistribution
+    value: torch.Tensor  # [B] the value estimate
+
+
+class Policy(torch.nn.Module, abc.ABC):
+    """A neural policy over batched pysc2 observations.
+
+    Subclasses set `config_type`, build their layers from `config`, and implement `encode` and `forward`. Buffers
+    derived from the config are non-persistent, so the weights file holds only learned parameters.
+    """
+
+    config_type: ClassVar[type[PolicyConfig]] = PolicyConfig
+
+    def __init__(self, config: PolicyConfig):
+        super().__init__()
+        if not isinstance(config, self.config_type):
+            raise TypeError(f"{type(self).__name__} takes a {self.config_type.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @abc.abstractmethod
+    def encode(self, obs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The compact, gradient-free form of what the network reads of a batched observation ([B, ...] tensors on
+        the policy's device). `forward` takes it; learners store it."""
+
+    @abc.abstractmethod
+    def forward(self, encoded: Mapping[str, torch.Tensor]) -> PolicyOutput:
+        """The action distribution and value of B encoded observations."""
+
+
+def to_batched_action(sample: Mapping[str, torch.Tensor]) -> BatchedAction:
+    """A sample (or mode) of an ActionDistribution as the environment's action (latent keys are dropped)."""
+    function = sample["function"]
+    return BatchedAction.make(function, batch=function.shape[0], device=function.device,
+                              **{name: sample[name] for name in ARGUMENT_NAMES})
+
+
+class PolicyFileError(ValueError):
+    """A policy file that cannot be loaded: it names the file and what is wrong."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def policy_files(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(weights, description) paths of a policy saved at `path`: a folder (its policy.* files), or a path without
+    suffix (a ".safetensors" or ".json" suffix is taken off)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / FOLDER_STEM
+    elif path.suffix in (WEIGHTS_SUFFIX, DESCRIPTION_SUFFIX):
+        path = path.with_suffix("")
+    return path.with_name(path.name + WEIGHTS_SUFFIX), path.with_name(path.name + DESCRIPTION_SUFFIX)
+
+
+def describe(policy: Policy) -> dict[str, Any]:
+    """The JSON description of a policy: format, version, kind, config and parameter count."""
+    return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "kind": policy.kind,
+            "config": policy.config.to_dict(), "parameters": sum(p.numel() for p in policy.parameters())}
+
+
+def save_policy(policy: Policy, path: str | os.PathLike) -> tuple[Path, Path]:
+    """Write `<path>.safetensors` (the weights) and `<path>.json` (kind, config, format version); `path` is a path
+    without suffix or a folder (policy_files). Each file is written to a temporary name and renamed into place, the
+    description last, so a crash never leaves a half-written file. Returns (weights, description) paths."""
+    weights, description = policy_files(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(describe(policy), indent=2, sort_keys=True)
+    tensors = {key: value.detach().cpu().contiguous() for key, value in policy.state_dict().items()}
+    partial = weights.with_name(weights.name + ".part")
+    save_file(tensors, str(partial), metadata={METADATA_KEY: text})
+    os.replace(partial, weights)
+    partial = description.with_name(description.name + ".part")
+    partial.write_text(text + "\n")
+    os.replace(partial, description)
+    return weights, description
+
+
+def _read_description(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no policy description there (save_policy writes <name>.json beside "
+                                f"<name>.safetensors)")
+    try:
+        description = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PolicyFileError(path, f"not a JSON policy description ({error})") from None
+    if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
+        raise PolicyFileError(path, f"not an {FORMAT_NAME} description (no \"format\": \"{FORMAT_NAME}\")")
+    version = description.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise PolicyFileError(path, f"invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise PolicyFileError(path, f"format version {version} is newer than this code reads ({FORMAT_VERSION}); "
+                                    "update sc2-arena")
+    return description
+
+
+def _read_weights(path: Path, description: dict[str, Any]) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no policy weights there (the description beside it names a "
+                                f"{description.get('kind')} policy)")
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            metadata = weights.metadata() or {}
+            tensors = {key: weights.get_tensor(key) for key in weights.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise PolicyFileError(path, f"not a readable safetensors file ({error})") from None
+    saved = metadata.get(METADATA_KEY)
+    if saved is not None:
+        try:
+            saved_description = json.loads(saved)
+        except json.JSONDecodeError:
+            raise PolicyFileError(path, "its metadata holds no valid policy description") from None
+        mine = (saved_description.get("kind"), saved_description.get("config"))
+        if mine != (description.get("kind"), description.get("config")):
+            raise PolicyFileError(path, "these weights were saved with another kind or config than the description "
+                                        "beside them says (files from different saves?)")
+    return tensors
+
+
+def load_policy(path: str | os.PathLike, device: torch.device | str = "cpu") -> Policy:
+    """The policy saved at `path` (policy_files), on `device`. Reads JSON and safetensors only, never pickle.
+
+    Raises:
+        FileNotFoundError: the description or the weights file is missing (the message names it).
+        PolicyFileError: a file is corrupted, of an unknown kind, from a later format version, or the weights do not
+            fit the config (the message names the file and the problem).
+    """
+    from agents.policies.registry import POLICY_KINDS  # the registry imports the policies, which import this module
+
+    weights_path, description_path = policy_files(path)
+    description = _read_description(description_path)
+    kind = description.get("kind")
+    if kind not in POLICY_KINDS:
+        raise PolicyFileError(description_path, f"unknown policy kind {kind!r}; known: {', '.join(POLICY_KINDS)}")
+    policy_class = POLICY_KINDS[kind]
+    try:
+        config = policy_class.config_type.from_dict(description.get("config") or {})
+    except ValueError as error:
+        raise PolicyFileError(description_path, str(error)) from None
+    policy = policy_class(config)
+    tensors = _read_weights(weights_path, description)
+    _check_fits(policy, tensors, weights_path)
+    policy.load_state_dict(tensors)
+    return policy.to(device)
+
+
+def _check_fits(policy: Policy, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    expected = policy.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    wrong = sorted(key for key in set(expected) & set(tensors) if expected[key].shape != tensors[key].shape)
+    if missing or extra or wrong:
+        details = [f"missing {missing[:5]}" if missing else "", f"unexpected {extra[:5]}" if extra else "",
+                   "wrong shapes " + ", ".join(f"{k} {tuple(tensors[k].shape)} (config: {tuple(expected[k].shape)})"
+                                               for k in wrong[:5]) if wrong else ""]
+        raise PolicyFileError(path, f"the weights do not fit the {policy.kind} config: "
+                                    + "; ".join(d for d in details if d))
+
+
+def explain(output: PolicyOutput, top_k: int = 5) -> dict[str, torch.Tensor]:
+    """What the policy thought, for replays (arena.replay.format.EXPLANATION_FIELDS): value [B] float, the top_k
+    functions [B, k] long (-1 where the probability is 0) and their probs [B, k] float, and the heatmap [B, S, S]
+    uint8: the screen-point probabilities of the most probable function that takes a screen point, scaled so the
+    most probable pixel of each game is 255."""
+    distribution = output.distribution
+    ids, probs = distribution.top_functions(top_k)
+    probs_map = distribution.point_probs("screen", distribution.most_probable_point_function("screen"))
+    peak = probs_map.flatten(1).max(-1).values.clamp(min=1e-12)[:, None, None]
+    heatmap = (probs_map / peak * 255.0).round().clamp(0, 255).to(torch.uint8)
+    return {"value": output.value.detach().float(), "top_functions": ids, "top_probs": probs.float(),
+            "heatmap": heatmap}
+
+
+class PolicyAgent(BatchedAgent):
+    """Plays with a policy: samples its distribution (or, `greedy`, takes the mode) under torch.no_grad.
+
+    After each `act`: `last_explanation` (see `explain`), and for learners `last_sample` (the dict sampled,
+    latents included) and `last_log_prob` [B].
+
+    Args:
+        policy: the policy (its device is where it runs; observations are moved there and actions back).
+        seed: seeds the agent's own generator (on the policy's device): same seed, same actions.
+        greedy: take the most probable action instead of sampling.
+        top_k: functions listed in the explanation.
+    """
+
+    name = "policy"
+
+    def __init__(self, policy: Policy, *, seed: int = 0, greedy: bool = False, top_k: int = 5):
+        self.policy = policy
+        self.seed = seed
+        self.greedy = greedy
+        self.top_k = top_k
+        self.generator: torch.Generator | None = None
+        self.last_explanation: dict[str, torch.Tensor] | None = None
+        self.last_sample: dict[str, torch.Tensor] | None = None
+        self.last_log_prob: torch.Tensor | None = None
+
+    def _generator(self) -> torch.Generator:
+        device = self.policy.device
+        if self.generator is None or self.generator.device != device:
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self.generator
+
+    def act(self, obs: dict[str, torch.Tensor], first: torch.Tensor) -> BatchedAction:
+        with torch.no_grad():
+            output = self.policy(self.policy.encode(obs))
+            distribution = output.distribution
+            sample = distribution.mode() if self.greedy else distribution.sample(self._generator())
+            self.last_sample = sample
+            self.last_log_prob = distribution.log_prob(sample)
+            self.last_explanation = explain(output, self.top_k)
+        return to_batched_action(sample).to(obs["available_actions"].device)
+
+
+__all__ = ["ARGUMENT_FUNCTIONS", "ARGUMENT_NAMES", "ActionDistribution", "ArgumentDistribution",
+           "CategoricalArgument", "FORMAT_VERSION", "PointArgument", "PointKind", "Policy", "PolicyAgent",
+           "PolicyConfig", "PolicyFileError", "PolicyOutput", "UnitOrPointArgument", "describe", "explain",
+           "load_policy", "policy_files", "save_policy", "to_batched_action"]

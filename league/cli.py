@@ -23,6 +23,7 @@ from arena.multi_env import ArenaMultiEnv
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
 from league.replay_cli import add_replay_commands
+from league.train_cli import add_train_command
 
 
 def _device(name: str) -> torch.device:
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=command_bench)
 
     add_replay_commands(sub)
+    add_train_command(sub)
     return parser
 
 

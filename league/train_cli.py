@@ -161,7 +161,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--replays", default=None, help="bc: a folder of replays to learn from")
     train.add_argument("--player", type=int, default=1, choices=(1, 2), help="bc: which player of the replays to "
                                                                               "imitate")
-    train.add_argument("--batch-size", type=int, default=256, help="bc: examples per gradient step")
+    train.add_argument("--batch-size", type=int, default=64, help="bc: examples per gradient step")
     train.set_defaults(run=command_train)
 
 

@@ -25,7 +25,7 @@ class CloningConfig:
     player: int = 0
     """The seat to imitate (0: player 1)."""
     epochs: int = 4
-    batch_size: int = 256
+    batch_size: int = 64
     learning_rate: float = 3e-4
     max_grad_norm: float = 1.0
     seed: int = 0

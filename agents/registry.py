@@ -18,6 +18,7 @@ from agents.scripted.defeat_zerglings_and_banelings import DefeatZerglingsAndBan
 from agents.scripted.find_and_defeat_zerglings import FindAndDefeatZerglingsAgent
 from agents.scripted.move_to_beacon import MoveToBeaconAgent
 from agents.scripted.races import BeaconRaceAgent, ShardRaceAgent
+from arena.interface.view import InterfaceFormat
 from arena.scenarios.registry import resolve_id
 
 SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
@@ -74,13 +75,47 @@ BOT_PREFIX = "bot:"
 """`bot:<level|strategy>`: the built-in full-game bot (agents/bots): levels 1..5, strategies rush, greedy, turtle."""
 
 
+POLICY_PREFIX = "policy:"
+"""`policy:<path>`: a saved neural policy (`arena train` writes `<run>/policy.json`), played by sampling."""
+
+
+def _load_policy(path: str):
+    from agents.policies.base import PolicyFileError, load_policy  # torch modules: only when a policy is named
+
+    try:
+        return load_policy(path)
+    except (FileNotFoundError, PolicyFileError) as error:
+        raise ValueError(f"cannot load the policy {path}: {error}") from None
+
+
+def agent_interface(names: list[str]) -> InterfaceFormat | None:
+    """The interface the named policies read (screen and minimap sizes), or None when no policy is named (the
+    scenario's default then). Raises ValueError when two policies read different sizes."""
+    sizes = {(p.config.screen_size, p.config.minimap_size) for p in
+             (_load_policy(n[len(POLICY_PREFIX):]) for n in names if n.startswith(POLICY_PREFIX))}
+    if len(sizes) > 1:
+        raise ValueError(f"the policies read different screen and minimap sizes {sorted(sizes)}; they cannot share "
+                         "one game")
+    if not sizes:
+        return None
+    screen, minimap = sizes.pop()
+    return InterfaceFormat(screen_size=screen, minimap_size=minimap)
+
+
 def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
-    """A new agent by `name` ("random", "noop", "scripted" or "bot:<level|strategy>", a built-in bot) for the
-    scenario `scenario_id` (a bare name such as "MoveToBeacon" or a versioned id such as "MoveToBeacon-v1").
+    """A new agent by `name` ("random", "noop", "scripted", "bot:<level|strategy>", a built-in bot, or
+    "policy:<path>", a saved neural policy) for the scenario `scenario_id` (a bare name such as "MoveToBeacon" or a
+    versioned id such as "MoveToBeacon-v1").
 
     Raises:
-        ValueError: the name is unknown, the scenario is unknown, or it has no scripted agent.
+        ValueError: the name is unknown, the scenario is unknown, it has no scripted agent, or the policy cannot
+            be loaded.
     """
+    if name.startswith(POLICY_PREFIX):
+        from agents.policies.base import PolicyAgent
+
+        _scenario_name(scenario_id)
+        return PolicyAgent(_load_policy(name[len(POLICY_PREFIX):]), seed=seed)
     if name.startswith(BOT_PREFIX):
         _scenario_name(scenario_id)
         return make_bot(name[len(BOT_PREFIX):])

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 import arena
 from agents.pysc2_agents import is_import_path, load_agent_class, play_pysc2_episodes
-from agents.registry import agent_names, make_agent
+from agents.registry import agent_interface, agent_names, make_agent
 from agents.rollout import EpisodeScores, MatchRecord, play_episodes, play_matches
 from arena.backends import Sc2NotInstalledError
 from arena.interface.limits import Limits
@@ -83,7 +83,7 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
         while len(scores) < args.episodes:
             n = min(batch, args.episodes - len(scores))
             env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul,
-                             compile=args.compile, backend=args.backend)
+                             compile=args.compile, backend=args.backend, interface=args.interface)
             agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
             done_before = len(scores)
             result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before,
@@ -133,7 +133,7 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
         while len(outcomes) < args.episodes:
             n = min(batch, args.episodes - len(outcomes))
             env = ArenaMultiEnv(scenario_id, num_envs=n, device=device, step_mul=args.step_mul, limits=limits,
-                                compile=args.compile)
+                                compile=args.compile, interface=args.interface)
             agents = [make_agent(name, scenario_id, seed=args.seed + len(outcomes) + 1000 * player)
                       for player, name in enumerate(args.agents)]
             record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=_batch_progress(bar),
@@ -154,6 +154,7 @@ def command_play_two_player(args: argparse.Namespace, scenario_id: str) -> int:
     try:
         for name in args.agents:
             make_agent(name, scenario_id, seed=args.seed)
+        args.interface = agent_interface(args.agents)
     except ValueError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
@@ -203,6 +204,7 @@ def command_play(args: argparse.Namespace) -> int:
             load_agent_class(args.agent)
         else:
             make_agent(args.agent, scenario_id, seed=args.seed)
+        args.interface = agent_interface([args.agent])
     except ValueError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
@@ -273,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser("play", help="play episodes of a scenario with an agent and print the scores")
     play.add_argument("scenario", help="scenario id or name, e.g. MoveToBeacon (see `arena scenarios`)")
     play.add_argument("--agent", default="scripted",
-                      help=f"one of {', '.join(agent_names())}, or a pysc2 agent class by import path, e.g. "
-                           "pysc2.agents.scripted_agent.MoveToBeacon (played one game at a time)")
+                      help=f"one of {', '.join(agent_names())}, policy:PATH (a policy saved by `arena train`), or a "
+                           "pysc2 agent class by import path, e.g. pysc2.agents.scripted_agent.MoveToBeacon (played "
+                           "one game at a time)")
     play.add_argument("--agents", nargs="+", default=None, metavar="AGENT",
                       help="two-player scenarios: the agents of player 1 and player 2 (default: scripted scripted); "
                            "the full game's built-in bots are bot:1 .. bot:5, bot:rush, bot:greedy, bot:turtle")

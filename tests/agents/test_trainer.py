@@ -118,3 +118,15 @@ def test_behaviour_cloning_learns_the_recorded_actions(tmp_path, capsys):
     assert load_policy(out / "policy").config.screen_size == 64  # the replays' interface
     assert main(["train", "bc", "--replays", str(tmp_path / "nothing"), "--quiet"]) == 2
     assert "no replays" in capsys.readouterr().err
+
+
+def test_arena_play_plays_a_saved_policy_at_its_own_screen_size(tmp_path, capsys):
+    from agents.policies import make_policy, save_policy
+    from arena.interface.view import InterfaceFormat
+
+    save_policy(make_policy("fullyconv", InterfaceFormat(screen_size=16, minimap_size=16)), tmp_path / "tiny")
+    assert main(["play", "MarineMirror", "--agents", f"policy:{tmp_path / 'tiny.json'}", "scripted",
+                 "--episodes", "2", "--quiet", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["outcomes"]) == 2
+    assert main(["play", "MoveToBeacon", "--agent", f"policy:{tmp_path / 'missing.json'}", "--quiet"]) == 2
+    assert "cannot load the policy" in capsys.readouterr().err

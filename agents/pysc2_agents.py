@@ -8,8 +8,9 @@ from typing import Any, Callable
 
 
 def is_import_path(name: str) -> bool:
-    """Agent names with a dot are import paths of pysc2 agent classes."""
-    return "." in name
+    """Agent names with a dot are import paths of pysc2 agent classes (not those with a kind prefix such as
+    "policy:" or "bot:", whose paths may hold dots)."""
+    return "." in name and ":" not in name
 
 
 def load_agent_class(path: str) -> type:

@@ -39,6 +39,8 @@ from arena.scenarios.registry import make_scenario, resolve_id
 from arena.sim.state import State
 
 CHECKPOINT_VERSION = 1
+KEEP_CHECKPOINTS = 3
+"""The newest checkpoints kept; older ones are deleted once a newer one is complete."""
 ALGORITHMS = ("ppo", "vtrace")
 
 
@@ -190,7 +192,8 @@ class Trainer:
     """A training run in `folder`: `train(steps)` runs updates until `steps` agent steps, checkpointing as it goes.
 
     Files: config.json, checkpoints/update_<n>/ (policy.safetensors + policy.json, trainer.safetensors +
-    trainer.json), checkpoints/latest (the newest complete one), log.jsonl (one line per update), tensorboard/.
+    trainer.json; the newest KEEP_CHECKPOINTS), checkpoints/latest.json (names the newest complete one), log.jsonl
+    (one line per update), tensorboard/.
     """
 
     def __init__(self, config: TrainConfig, folder: str | Path, *, resume: bool = False):
@@ -382,6 +385,8 @@ class Trainer:
         """Write checkpoints/update_<n> (into a temporary folder renamed into place) and point `latest` at it."""
         root = self.folder / "checkpoints"
         final = root / f"update_{self.progress.updates:06d}"
+        if final.exists():  # this update is saved already (a Ctrl-C right after a periodic checkpoint)
+            return final
         partial = root / f".{final.name}.part"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
@@ -389,10 +394,10 @@ class Trainer:
         tensors, meta = self._trainer_state()
         save_file(tensors, str(partial / "trainer.safetensors"))
         _write_json(partial / "trainer.json", meta)
-        if final.exists():
-            shutil.rmtree(final)
         os.replace(partial, final)
         _write_json(root / "latest.json", {"checkpoint": final.name})
+        for old in sorted(root.glob("update_*"))[:-KEEP_CHECKPOINTS]:
+            shutil.rmtree(old, ignore_errors=True)
         return final
 
     def _trainer_state(self) -> tuple[dict[str, torch.Tensor], dict]:

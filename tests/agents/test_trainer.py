@@ -39,6 +39,10 @@ def test_ppo_learns_from_its_rollouts_and_logs(tmp_path):
     assert {"train/total_loss", "train/policy_loss", "train/value_loss", "train/steps_per_second"} <= tags
     latest = json.loads((tmp_path / "checkpoints" / "latest.json").read_text())["checkpoint"]
     assert latest == "update_000003"
+    trainer.train(steps=6 * 8 * 16, checkpoint_every=1)
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith("update_"))
+    assert kept == ["update_000004", "update_000005", "update_000006"]  # the newest three
+    assert trainer.save_checkpoint().name == "update_000006"  # saving the same update again changes nothing
 
 
 def test_a_resumed_run_continues_bit_for_bit(tmp_path):

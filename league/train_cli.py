@@ -3,45 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import sys
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 import arena
-from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer
+from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer, opponent_agent
 from agents.policies import POLICY_KINDS
 from agents.policies.base import Policy, PolicyAgent
-from agents.registry import make_agent
-from agents.rollout import play_episodes, play_matches
+from agents.rollout import EpisodeScores, play_episodes, play_matches
 from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
 
 
-@dataclasses.dataclass(frozen=True)
-class Evaluation:
-    """Scores (one player) or outcomes (two players, +1/0/-1 for the policy) of evaluation episodes."""
-
-    results: list[float]
-
-    @property
-    def mean(self) -> float:
-        return sum(self.results) / len(self.results)
-
-    @property
-    def std(self) -> float:
-        m = self.mean
-        return (sum((r - m) ** 2 for r in self.results) / len(self.results)) ** 0.5
-
-
 def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: str | None = None,
-             seed: int = 10_000, greedy: bool = False) -> Evaluation:
-    """Play `episodes` games with the policy (player 1) and return their results; with `replay_dir`, record them
-    (with the policy's value and top actions per step, for the viewer's explanation panel)."""
+             seed: int = 10_000, greedy: bool = False) -> EpisodeScores:
+    """Play `episodes` games with the policy (player 1) and return their results (scores; in two-player scenarios
+    +1 / 0 / -1 for the policy); with `replay_dir`, record them (with the policy's value and top actions per step,
+    for the viewer's explanation panel)."""
     scenario_id = resolve_id(config.scenario)
     two_player = make_scenario(scenario_id).spec.num_agents > 1
     env = arena.make(scenario_id, num_envs=episodes, device=config.device, step_mul=config.step_mul,
@@ -50,12 +32,9 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
     names = [f"{config.policy}-policy"] + ([config.opponent or "?"] if two_player else [])
     recorder = None if replay_dir is None else ReplayRecorder(replay_dir, names)
     if two_player:
-        from agents.learn.trainer import _opponent
-
-        record = play_matches(env, [agent, _opponent(config)], seed=seed, recorder=recorder)
-        return Evaluation([float(o) for o in record.outcomes])
-    scores = play_episodes(env, agent, seed=seed, recorder=recorder)
-    return Evaluation(scores.scores)
+        record = play_matches(env, [agent, opponent_agent(config)], seed=seed, recorder=recorder)
+        return EpisodeScores(scores=[float(o) for o in record.outcomes], steps=record.steps)
+    return play_episodes(env, agent, seed=seed, recorder=recorder)
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
@@ -165,4 +144,4 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     train.set_defaults(run=command_train)
 
 
-__all__ = ["Evaluation", "add_train_command", "command_train", "evaluate"]
+__all__ = ["add_train_command", "command_train", "evaluate"]

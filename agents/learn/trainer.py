@@ -163,7 +163,8 @@ class _Seat:
         return obs, reward, info["step_type"], info["score"]
 
 
-def _opponent(config: TrainConfig) -> BatchedAgent | None:
+def opponent_agent(config: TrainConfig) -> BatchedAgent | None:
+    """Player 2's agent of a two-player run: a saved policy (a .json / .safetensors path) or an agent name."""
     from agents.registry import make_agent
 
     if config.opponent is None:
@@ -226,7 +227,7 @@ class Trainer:
                                  f"({self.supervised.config}) than this run's ({self.policy.config})")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(config.seed)
-        self.seat = _Seat(config, _opponent(config))
+        self.seat = _Seat(config, opponent_agent(config))
         self.progress = Progress()
         self.obs = self.seat.reset(config.seed)
         self._was_last = torch.zeros(config.num_envs, dtype=torch.bool, device=self.device)
@@ -461,4 +462,4 @@ def _write_json(path: Path, value: dict) -> None:
     os.replace(partial, path)
 
 
-__all__ = ["ALGORITHMS", "Progress", "Rollout", "TrainConfig", "Trainer"]
+__all__ = ["ALGORITHMS", "Progress", "Rollout", "TrainConfig", "Trainer", "opponent_agent"]

@@ -28,10 +28,9 @@ from safetensors.torch import load_file, save_file
 
 import arena
 from agents.base import BatchedAgent
-from agents.learn.losses import (PPOLossConfig, VTraceLossConfig, gae, normalize_advantages, ppo_loss,
-                                 vtrace_loss)
+from agents.learn.learner import Learner, Rollout, collect
 from agents.policies import make_policy
-from agents.policies.base import Policy, load_policy, save_policy, to_batched_action
+from agents.policies.base import Policy, load_policy, save_policy
 from arena.env import ArenaEnv, StepType
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv, player_view
@@ -94,22 +93,6 @@ class TrainConfig:
     @property
     def interface(self) -> InterfaceFormat:
         return InterfaceFormat(screen_size=self.screen_size, minimap_size=self.minimap_size)
-
-
-@dataclasses.dataclass
-class Rollout:
-    """`unroll` steps of B games, time-major [T, B, ...]."""
-
-    encoded: dict[str, torch.Tensor]
-    sample: dict[str, torch.Tensor]
-    log_probs: torch.Tensor
-    values: torch.Tensor
-    rewards: torch.Tensor
-    discounts: torch.Tensor
-    valid: torch.Tensor
-    """False for steps taken from an episode's last observation: the environment ignores that action and begins
-    the next episode (next-step autoreset), so they carry no learning signal."""
-    bootstrap_value: torch.Tensor
 
 
 @dataclasses.dataclass
@@ -176,19 +159,6 @@ def opponent_agent(config: TrainConfig) -> BatchedAgent | None:
     return make_agent(config.opponent, config.scenario, seed=config.seed + 1)
 
 
-def _index(tree: dict[str, torch.Tensor], index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
-    return {key: value[index] for key, value in tree.items()}
-
-
-def _stack(steps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    return {key: torch.stack([s[key] for s in steps]) for key in steps[0]}
-
-
-def _flat(tree: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """[T, B, ...] -> [T * B, ...]."""
-    return {key: value.reshape((-1,) + tuple(value.shape[2:])) for key, value in tree.items()}
-
-
 class Trainer:
     """A training run in `folder`: `train(steps)` runs updates until `steps` agent steps, checkpointing as it goes.
 
@@ -216,17 +186,16 @@ class Trainer:
             raise FileExistsError(f"{self.folder} already holds a run; use --resume to continue it, or another "
                                   "folder")
         torch.manual_seed(config.seed)
-        self.policy: Policy = make_policy(config.policy, config.interface).to(self.device)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.learning_rate, eps=1e-5)
-        self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy
-        self.supervised = None
+        policy: Policy = make_policy(config.policy, config.interface).to(self.device)
+        supervised = None
         if config.kl_to:
-            self.supervised = load_policy(config.kl_to, device=self.device)
-            if self.supervised.config != self.policy.config:
+            supervised = load_policy(config.kl_to, device=self.device)
+            if supervised.config != policy.config:
                 raise ValueError(f"the policy to stay near ({config.kl_to}) has another architecture "
-                                 f"({self.supervised.config}) than this run's ({self.policy.config})")
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(config.seed)
+                                 f"({supervised.config}) than this run's ({policy.config})")
+        self.learner = Learner(config, policy, supervised=supervised)
+        self.policy = policy
+        self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy
         self.seat = _Seat(config, opponent_agent(config))
         self.progress = Progress()
         self.obs = self.seat.reset(config.seed)
@@ -258,7 +227,7 @@ class Trainer:
         start = time.perf_counter()
         rollout = self.collect()
         collected = time.perf_counter()
-        stats = self.learn_ppo(rollout) if self.config.algo == "ppo" else self.learn_vtrace(rollout)
+        stats = self.learner.learn(rollout)
         self.progress.updates += 1
         if self.config.algo == "vtrace" and self.progress.updates % self.config.actor_lag == 0:
             self.actor.load_state_dict(self.policy.state_dict())
@@ -273,105 +242,21 @@ class Trainer:
     def collect(self) -> Rollout:
         """Play `unroll` steps of every game with the acting policy."""
         cfg = self.config
-        encoded_steps, samples, log_probs, values, rewards, discounts, valid = [], [], [], [], [], [], []
-        obs = self.obs
-        with torch.no_grad(), self._autocast():
-            for _ in range(cfg.unroll):
-                encoded = self.actor.encode(obs)
-                output = self.actor(encoded)
-                sample = output.distribution.sample(self.generator)
-                obs, reward, step_type, result = self.seat.step(to_batched_action(sample))
-                was_last = self._was_last
-                ended = step_type == int(StepType.LAST)
-                self._count_episodes(ended, result)
-                encoded_steps.append(encoded)
-                samples.append(sample)
-                log_probs.append(output.distribution.log_prob(sample).float())
-                values.append(output.value.float())
-                rewards.append(torch.where(was_last, 0.0, reward.float()))
-                discounts.append(torch.where(ended | was_last, 0.0, cfg.gamma))
-                valid.append(~was_last)
-                self._was_last = ended
-            bootstrap = self.actor(self.actor.encode(obs)).value.float()
-            if cfg.algo == "vtrace":  # V-trace bootstraps from the learner's value
-                bootstrap = self.policy(self.policy.encode(obs)).value.float()
-        self.obs = obs
+        bootstrap = self.policy if cfg.algo == "vtrace" else None  # V-trace bootstraps from the learner's value
+        collected = collect(self.actor, self.seat.step, self.obs, self._was_last, unroll=cfg.unroll,
+                            gamma=cfg.gamma, generator=self.learner.generator, bootstrap_policy=bootstrap,
+                            autocast=self.learner.autocast)
+        self.obs, self._was_last = collected.obs, collected.was_last
+        for step_ended, step_results in zip(collected.ended, collected.results):
+            self._count_episodes(step_ended, step_results)
         self.progress.agent_steps += cfg.num_envs * cfg.unroll
-        return Rollout(encoded=_stack(encoded_steps), sample=_stack(samples), log_probs=torch.stack(log_probs),
-                       values=torch.stack(values), rewards=torch.stack(rewards), discounts=torch.stack(discounts),
-                       valid=torch.stack(valid), bootstrap_value=bootstrap)
+        return collected.rollout
 
     def _count_episodes(self, ended: torch.Tensor, result: torch.Tensor) -> None:
         if bool(ended.any()):
             for score in result[ended].tolist():
                 self.progress.recent_scores.append(float(score))
                 self.progress.episodes += 1
-
-    def _autocast(self):
-        enabled = self.config.mixed_precision and self.device.type == "cuda"
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
-
-    def _kl(self, encoded: dict[str, torch.Tensor], distribution) -> torch.Tensor | None:
-        if self.supervised is None:
-            return None
-        with torch.no_grad():
-            reference = self.supervised(encoded).distribution
-        return distribution.kl(reference)
-
-    def learn_ppo(self, rollout: Rollout) -> dict[str, float]:
-        cfg = self.config
-        advantages, returns = gae(rollout.rewards, rollout.values, rollout.bootstrap_value, rollout.discounts,
-                                  cfg.gae_lambda)
-        flat = {"encoded": _flat(rollout.encoded), "sample": _flat(rollout.sample)}
-        old_log_probs, adv, ret, mask = (rollout.log_probs.reshape(-1), advantages.reshape(-1), returns.reshape(-1),
-                                         rollout.valid.reshape(-1))
-        adv = torch.where(mask, normalize_advantages(adv, mask=mask), 0.0)
-        loss_config = PPOLossConfig(clip=cfg.clip, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef,
-                                    kl_coef=cfg.kl_coef)
-        size = len(adv) // cfg.minibatches
-        totals: dict[str, float] = {}
-        count = 0
-        for _ in range(cfg.epochs):
-            order = torch.randperm(len(adv), generator=self.generator, device=self.device)
-            for start in range(0, len(adv), size):
-                index = order[start:start + size]
-                with self._autocast():
-                    output = self.policy(_index(flat["encoded"], index))
-                    distribution = output.distribution
-                    new_log_probs = distribution.log_prob(_index(flat["sample"], index)).float()
-                    entropy = distribution.entropy().float()
-                    kl = self._kl(_index(flat["encoded"], index), distribution)
-                loss, stats = ppo_loss(new_log_probs, old_log_probs[index], adv[index], output.value.float(),
-                                       ret[index], entropy, None if kl is None else kl.float(),
-                                       config=loss_config, mask=mask[index])
-                self._step(loss)
-                for key, value in stats.items():
-                    totals[key] = totals.get(key, 0.0) + float(value)
-                count += 1
-        return {key: value / count for key, value in totals.items()}
-
-    def learn_vtrace(self, rollout: Rollout) -> dict[str, float]:
-        cfg = self.config
-        T, B = rollout.rewards.shape
-        loss_config = VTraceLossConfig(value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef, kl_coef=cfg.kl_coef)
-        with self._autocast():
-            output = self.policy(_flat(rollout.encoded))
-            distribution = output.distribution
-            target_log_probs = distribution.log_prob(_flat(rollout.sample)).float().reshape(T, B)
-            entropy = distribution.entropy().float().reshape(T, B)
-            kl = self._kl(_flat(rollout.encoded), distribution)
-        loss, stats = vtrace_loss(rollout.log_probs, target_log_probs, rollout.rewards,
-                                  output.value.float().reshape(T, B), rollout.bootstrap_value, rollout.discounts,
-                                  entropy, None if kl is None else kl.float().reshape(T, B), config=loss_config,
-                                  mask=rollout.valid)
-        self._step(loss)
-        return {key: float(value) for key, value in stats.items()}
-
-    def _step(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
-        self.optimizer.step()
 
     def _log(self, stats: dict[str, float]) -> None:
         step = self.progress.agent_steps
@@ -402,11 +287,7 @@ class Trainer:
         return final
 
     def _trainer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors: dict[str, torch.Tensor] = {"generator": self.generator.get_state()}
-        optimizer = self.optimizer.state_dict()
-        for index, state in optimizer["state"].items():
-            for name, value in state.items():
-                tensors[f"optimizer.{index}.{name}"] = torch.as_tensor(value).clone()
+        tensors, learner_meta = self.learner.state_tensors()
         if self.config.algo == "vtrace":
             for name, value in self.actor.state_dict().items():
                 tensors[f"actor.{name}"] = value.clone()
@@ -421,7 +302,7 @@ class Trainer:
             tensors["was_last"] = self._was_last.clone()
         meta = {"version": CHECKPOINT_VERSION, "updates": self.progress.updates,
                 "agent_steps": self.progress.agent_steps, "episodes": self.progress.episodes,
-                "recent_scores": list(self.progress.recent_scores), "param_groups": optimizer["param_groups"],
+                "recent_scores": list(self.progress.recent_scores), **learner_meta,
                 "games_saved": resumable_games}
         return {k: v.contiguous() for k, v in tensors.items()}, meta
 
@@ -435,13 +316,7 @@ class Trainer:
             raise ValueError(f"{folder}: checkpoint version {meta['version']} is newer than this arena reads")
         self.policy.load_state_dict(load_policy(folder / "policy", device=self.device).state_dict())
         tensors = load_file(str(folder / "trainer.safetensors"), device=str(self.device))
-        optimizer = {"state": {}, "param_groups": meta["param_groups"]}
-        for key, value in tensors.items():
-            if key.startswith("optimizer."):
-                _, index, name = key.split(".", 2)
-                optimizer["state"].setdefault(int(index), {})[name] = value
-        self.optimizer.load_state_dict(optimizer)
-        self.generator.set_state(tensors["generator"].cpu())
+        self.learner.load_state(tensors, meta)
         if self.config.algo == "vtrace":
             self.actor.load_state_dict({k[len("actor."):]: v for k, v in tensors.items() if k.startswith("actor.")})
         self.progress = Progress(updates=meta["updates"], agent_steps=meta["agent_steps"], episodes=meta["episodes"],

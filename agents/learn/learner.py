@@ -1,0 +1,237 @@
+"""One policy's learning: its optimizer, PPO and V-trace passes over rollouts, and rollout collection.
+
+`Learner` owns what changes when a policy learns (its weights through the optimizer, its random generator) and
+nothing about where the games come from: `arena train` (agents.learn.trainer) feeds it rollouts against a fixed
+opponent, the league feeds it rollouts against the opponents its matchmaking picks. `collect` plays `unroll` steps
+of B games with a policy through any `step` function and returns them time-major.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING, Callable
+
+import torch
+
+from agents.learn.losses import (PPOLossConfig, VTraceLossConfig, gae, normalize_advantages, ppo_loss,
+                                 vtrace_loss)
+from agents.policies.base import Policy, to_batched_action
+from arena.env import StepType
+from arena.interface.actions import BatchedAction
+
+if TYPE_CHECKING:
+    from agents.learn.trainer import TrainConfig
+
+StepFn = Callable[[BatchedAction], tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]]
+"""action -> (observation, reward [B], step_type [B], episode result [B]) for the learning player's seat."""
+
+
+@dataclasses.dataclass
+class Rollout:
+    """`unroll` steps of B games, time-major [T, B, ...]."""
+
+    encoded: dict[str, torch.Tensor]
+    sample: dict[str, torch.Tensor]
+    log_probs: torch.Tensor
+    values: torch.Tensor
+    rewards: torch.Tensor
+    discounts: torch.Tensor
+    valid: torch.Tensor
+    """False for steps that carry no learning signal: those taken from an episode's last observation (the
+    environment ignores that action and begins the next episode: next-step autoreset), and those of games that no
+    longer count (`collect`'s `active`)."""
+    bootstrap_value: torch.Tensor
+
+
+@dataclasses.dataclass
+class Collected:
+    """What `collect` returns: the rollout, where the games stand after it, and the episodes that ended in it."""
+
+    rollout: Rollout
+    obs: dict[str, torch.Tensor]
+    """The observation after the last step (the next collection starts from it)."""
+    was_last: torch.Tensor
+    """[B] the last step ended the game's episode (its next action is ignored)."""
+    active: torch.Tensor
+    """[B] games that still count (all of them unless `collect` was given `active`)."""
+    ended: torch.Tensor
+    """[T, B] an episode that counts ended at this step."""
+    results: torch.Tensor
+    """[T, B] the episode's result where `ended` (its score; +1 / 0 / -1 in two-player scenarios)."""
+
+
+def index_tree(tree: dict[str, torch.Tensor], index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
+    return {key: value[index] for key, value in tree.items()}
+
+
+def stack_tree(steps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {key: torch.stack([s[key] for s in steps]) for key in steps[0]}
+
+
+def flat_tree(tree: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """[T, B, ...] -> [T * B, ...]."""
+    return {key: value.reshape((-1,) + tuple(value.shape[2:])) for key, value in tree.items()}
+
+
+@torch.no_grad()
+def collect(actor: Policy, step: StepFn, obs: dict[str, torch.Tensor], was_last: torch.Tensor, *, unroll: int,
+            gamma: float, generator: torch.Generator, bootstrap_policy: Policy | None = None,
+            active: torch.Tensor | None = None, once: bool = False,
+            autocast=contextlib.nullcontext) -> Collected:
+    """Play `unroll` steps of every game with `actor` (sampling) through `step`.
+
+    `active` [B]: the games that count (default all). With `once`, a game stops counting when its episode ends
+    (its later steps are invalid and its later episodes not reported), so a caller can play each game of a batch
+    exactly once (the league's matches). The value the
+    rollout bootstraps from is `bootstrap_policy`'s (default: the actor's; V-trace bootstraps from the learner).
+    """
+    encoded_steps, samples, log_probs, values, rewards, discounts, valid, ended_steps, results = ([] for _ in
+                                                                                                 range(9))
+    active = torch.ones_like(was_last) if active is None else active.clone()
+    with autocast():
+        for _ in range(unroll):
+            encoded = actor.encode(obs)
+            output = actor(encoded)
+            sample = output.distribution.sample(generator)
+            obs, reward, step_type, result = step(to_batched_action(sample))
+            counts = active & ~was_last
+            ended = (step_type == int(StepType.LAST)) & counts
+            encoded_steps.append(encoded)
+            samples.append(sample)
+            log_probs.append(output.distribution.log_prob(sample).float())
+            values.append(output.value.float())
+            rewards.append(torch.where(counts, reward.float(), 0.0))
+            discounts.append(torch.where(ended | ~counts, 0.0, gamma))
+            valid.append(counts)
+            ended_steps.append(ended)
+            results.append(result.float())
+            was_last = step_type == int(StepType.LAST)
+            if once:
+                active = active & ~ended
+        bootstrap = (bootstrap_policy or actor)
+        bootstrap_value = bootstrap(bootstrap.encode(obs)).value.float()
+    rollout = Rollout(encoded=stack_tree(encoded_steps), sample=stack_tree(samples), log_probs=torch.stack(log_probs),
+                      values=torch.stack(values), rewards=torch.stack(rewards), discounts=torch.stack(discounts),
+                      valid=torch.stack(valid), bootstrap_value=bootstrap_value)
+    return Collected(rollout=rollout, obs=obs, was_last=was_last, active=active, ended=torch.stack(ended_steps),
+                     results=torch.stack(results))
+
+
+class Learner:
+    """A policy, its Adam optimizer and random generator, and the learning passes over rollouts.
+
+    `config` gives the hyper-parameters (a `TrainConfig`: algo, epochs, minibatches, learning_rate, gae_lambda,
+    clip, value_coef, entropy_coef, kl_coef, max_grad_norm, seed, mixed_precision). `supervised`: the policy a KL
+    penalty keeps this one near (AlphaStar's supervised policy), or None.
+    """
+
+    def __init__(self, config: "TrainConfig", policy: Policy, *, supervised: Policy | None = None):
+        self.config = config
+        self.policy = policy
+        self.device = next(policy.parameters()).device
+        self.optimizer = self._new_optimizer()
+        self.supervised = supervised
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(config.seed)
+
+    def _new_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.policy.parameters(), lr=self.config.learning_rate, eps=1e-5)
+
+    def autocast(self):
+        """bfloat16 autocast on CUDA with `mixed_precision`; otherwise a no-op context."""
+        enabled = self.config.mixed_precision and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    def learn(self, rollout: Rollout) -> dict[str, float]:
+        """One update of the configured algorithm; returns its statistics."""
+        return self.learn_ppo(rollout) if self.config.algo == "ppo" else self.learn_vtrace(rollout)
+
+    def reset_parameters(self, parameters: dict[str, torch.Tensor]) -> None:
+        """Load `parameters` (e.g. the initial ones: a league exploiter's reset) and start a fresh optimizer."""
+        self.policy.load_state_dict(parameters)
+        self.optimizer = self._new_optimizer()
+
+    def _kl(self, encoded: dict[str, torch.Tensor], distribution) -> torch.Tensor | None:
+        if self.supervised is None:
+            return None
+        with torch.no_grad():
+            reference = self.supervised(encoded).distribution
+        return distribution.kl(reference)
+
+    def learn_ppo(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        advantages, returns = gae(rollout.rewards, rollout.values, rollout.bootstrap_value, rollout.discounts,
+                                  cfg.gae_lambda)
+        flat = {"encoded": flat_tree(rollout.encoded), "sample": flat_tree(rollout.sample)}
+        old_log_probs, adv, ret, mask = (rollout.log_probs.reshape(-1), advantages.reshape(-1), returns.reshape(-1),
+                                         rollout.valid.reshape(-1))
+        adv = torch.where(mask, normalize_advantages(adv, mask=mask), 0.0)
+        loss_config = PPOLossConfig(clip=cfg.clip, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef,
+                                    kl_coef=cfg.kl_coef)
+        size = len(adv) // cfg.minibatches
+        totals: dict[str, float] = {}
+        count = 0
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(adv), generator=self.generator, device=self.device)
+            for start in range(0, len(adv), size):
+                index = order[start:start + size]
+                with self.autocast():
+                    output = self.policy(index_tree(flat["encoded"], index))
+                    distribution = output.distribution
+                    new_log_probs = distribution.log_prob(index_tree(flat["sample"], index)).float()
+                    entropy = distribution.entropy().float()
+                    kl = self._kl(index_tree(flat["encoded"], index), distribution)
+                loss, stats = ppo_loss(new_log_probs, old_log_probs[index], adv[index], output.value.float(),
+                                       ret[index], entropy, None if kl is None else kl.float(),
+                                       config=loss_config, mask=mask[index])
+                self._step(loss)
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + float(value)
+                count += 1
+        return {key: value / count for key, value in totals.items()}
+
+    def learn_vtrace(self, rollout: Rollout) -> dict[str, float]:
+        cfg = self.config
+        T, B = rollout.rewards.shape
+        loss_config = VTraceLossConfig(value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef, kl_coef=cfg.kl_coef)
+        with self.autocast():
+            output = self.policy(flat_tree(rollout.encoded))
+            distribution = output.distribution
+            target_log_probs = distribution.log_prob(flat_tree(rollout.sample)).float().reshape(T, B)
+            entropy = distribution.entropy().float().reshape(T, B)
+            kl = self._kl(flat_tree(rollout.encoded), distribution)
+        loss, stats = vtrace_loss(rollout.log_probs, target_log_probs, rollout.rewards,
+                                  output.value.float().reshape(T, B), rollout.bootstrap_value, rollout.discounts,
+                                  entropy, None if kl is None else kl.float().reshape(T, B), config=loss_config,
+                                  mask=rollout.valid)
+        self._step(loss)
+        return {key: float(value) for key, value in stats.items()}
+
+    def _step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+
+    # -- what a checkpoint holds besides the weights -----------------------------------------------------------
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """(tensors, JSON-able meta) of the optimizer and the generator; `load_state` puts them back."""
+        tensors: dict[str, torch.Tensor] = {"generator": self.generator.get_state()}
+        optimizer = self.optimizer.state_dict()
+        for index, state in optimizer["state"].items():
+            for name, value in state.items():
+                tensors[f"optimizer.{index}.{name}"] = torch.as_tensor(value).clone()
+        return tensors, {"param_groups": optimizer["param_groups"]}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        optimizer = {"state": {}, "param_groups": meta["param_groups"]}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                optimizer["state"].setdefault(int(index), {})[name] = value
+        self.optimizer.load_state_dict(optimizer)
+        self.generator.set_state(tensors["generator"].cpu())
+
+
+__all__ = ["Collected", "Learner", "Rollout", "StepFn", "collect", "flat_tree", "index_tree", "stack_tree"]

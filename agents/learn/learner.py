@@ -180,7 +180,7 @@ class Learner:
                     output = self.policy(index_tree(flat["encoded"], index))
                     distribution = output.distribution
                     new_log_probs = distribution.log_prob(index_tree(flat["sample"], index)).float()
-                    entropy = distribution.entropy().float()
+                    entropy = distribution.regularizing_entropy().float()
                     kl = self._kl(index_tree(flat["encoded"], index), distribution)
                 loss, stats = ppo_loss(new_log_probs, old_log_probs[index], adv[index], output.value.float(),
                                        ret[index], entropy, None if kl is None else kl.float(),
@@ -199,7 +199,7 @@ class Learner:
             output = self.policy(flat_tree(rollout.encoded))
             distribution = output.distribution
             target_log_probs = distribution.log_prob(flat_tree(rollout.sample)).float().reshape(T, B)
-            entropy = distribution.entropy().float().reshape(T, B)
+            entropy = distribution.regularizing_entropy().float().reshape(T, B)
             kl = self._kl(flat_tree(rollout.encoded), distribution)
         loss, stats = vtrace_loss(rollout.log_probs, target_log_probs, rollout.rewards,
                                   output.value.float().reshape(T, B), rollout.bootstrap_value, rollout.discounts,

@@ -137,6 +137,11 @@ class ArgumentDistribution(abc.ABC):
     def entropy(self) -> torch.Tensor:
         """[B, R] each row's entropy."""
 
+    def regularizing_entropy(self) -> torch.Tensor:
+        """[B, R] the entropy a learner's bonus maximises (ActionDistribution.regularizing_entropy): the same
+        value as `entropy`, with any mixture weights inside the argument held constant."""
+        return self.entropy()
+
     @abc.abstractmethod
     def kl(self, other: "ArgumentDistribution") -> torch.Tensor:
         """[B, max(R, R')] KL(self | other) per row (a one-row side broadcasts)."""
@@ -267,6 +272,11 @@ class UnitOrPointArgument(ArgumentDistribution):
         return (categorical_entropy(self.gate) + gate_probs[..., PointKind.UNIT] * categorical_entropy(self.unit)
                 + gate_probs[..., PointKind.PIXEL] * self.pixel.entropy())
 
+    def regularizing_entropy(self):
+        gate_probs = self.gate.exp().detach()  # the gate's own entropy alone moves the gate
+        return (categorical_entropy(self.gate) + gate_probs[..., PointKind.UNIT] * categorical_entropy(self.unit)
+                + gate_probs[..., PointKind.PIXEL] * self.pixel.entropy())
+
     def kl(self, other):
         _same_kind(self, other)
         gate_probs = self.gate.exp()
@@ -365,6 +375,17 @@ class ActionDistribution:
         total = categorical_entropy(self.function_log_probs)
         for name, argument in self.arguments.items():
             total = total + (self._function_weights(name) * argument.entropy()).sum(-1)
+        return total
+
+    def regularizing_entropy(self) -> torch.Tensor:
+        """[B] the entropy the learners' bonus maximises: equal in value to `entropy()`, but the weights of the
+        arguments' entropies (the probabilities of the functions taking them) are held constant. The exact entropy's
+        gradient pushes the function head towards functions with more and larger arguments (select_rect's two
+        screen points beat Move_screen's one), which is not exploration but a bias: a PPO run on MoveToBeacon
+        collapsed onto select_rect that way. Here only the function's own entropy moves the function head."""
+        total = categorical_entropy(self.function_log_probs)
+        for name, argument in self.arguments.items():
+            total = total + (self._function_weights(name).detach() * argument.regularizing_entropy()).sum(-1)
         return total
 
     def kl(self, other: "ActionDistribution") -> torch.Tensor:

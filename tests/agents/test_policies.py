@@ -14,8 +14,10 @@ from safetensors.torch import save_file
 import arena
 from agents.policies import (POLICY_KINDS, PolicyAgent, PolicyFileError, explain, load_policy, make_policy,
                              save_policy, to_batched_action)
-from agents.policies.distribution import (ARGUMENT_NAMES, ARGUMENT_SIZES, POINT_KIND, UNIT_INDEX, PointKind,
-                                          UnitOrPointArgument)
+from agents.policies.distribution import (ARGUMENT_NAMES, ARGUMENT_SIZES, POINT_KIND, UNIT_INDEX,
+                                          ActionDistribution, CategoricalArgument, PointArgument, PointKind,
+                                          UnitOrPointArgument, categorical_entropy)
+from arena.interface.functions import NUM_FUNCTIONS
 from agents.policies.encoding import log_code
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, ActionResult, FunctionId
@@ -339,3 +341,27 @@ def test_a_gradient_step_raises_the_log_prob_of_the_chosen_action(observations):
     with torch.no_grad():
         after = policy(encoded).distribution.log_prob(chosen)
     assert (after > before.detach()).all(), (before, after)
+
+
+def test_the_entropy_bonus_does_not_favour_functions_for_their_arguments():
+    """The exact entropy rewards picking functions with more arguments (select_rect's two screen points); the
+    regularizing entropy has the same value but only the function's own entropy moves the function head."""
+    torch.manual_seed(0)
+    B = 3
+    logits = torch.randn(B, NUM_FUNCTIONS, requires_grad=True)
+    available = torch.zeros(B, NUM_FUNCTIONS, dtype=torch.bool)
+    available[:, [0, 3, 331]] = True  # no_op, select_rect (screen, screen2, select_add), Move_screen (queued, screen)
+    arguments = {}
+    for name, size in ARGUMENT_SIZES.items():
+        arguments[name] = CategoricalArgument(name, torch.log_softmax(torch.randn(B, 1, size), -1))
+    for name in ("screen", "screen2", "minimap"):
+        arguments[name] = PointArgument(name, torch.log_softmax(torch.randn(B, 1, 64), -1), 8)
+    distribution = ActionDistribution(logits, available, arguments)
+    exact, regularizing = distribution.entropy(), distribution.regularizing_entropy()
+    assert torch.allclose(exact, regularizing)
+    (grad_regularizing,) = torch.autograd.grad(regularizing.sum(), logits, retain_graph=True)
+    (grad_function_only,) = torch.autograd.grad(categorical_entropy(distribution.function_log_probs).sum(), logits,
+                                                retain_graph=True)
+    (grad_exact,) = torch.autograd.grad(exact.sum(), logits)
+    assert torch.allclose(grad_regularizing, grad_function_only)
+    assert grad_exact[:, 3].sum() > grad_regularizing[:, 3].sum()  # the exact one pulls towards select_rect

@@ -1,0 +1,192 @@
+"""A league's configuration: one frozen dataclass, its defaults (a small league that shows progress in a minute on a
+laptop), and the TOML file `arena league start --config league.toml` reads.
+
+```toml
+scenario = "MarineMirror"     # any two-player scenario
+kind = "alphastar"            # or "self_play", "fictitious_self_play"
+games_per_match = 16
+
+[size]
+main_agents = 1
+main_exploiters = 1
+league_exploiters = 1
+
+[rules]                       # league.matchmaking.LeagueRules; snapshot steps default to the scenario's scale
+snapshot_win_rate = 0.7
+
+[learner]                     # the PPO / V-trace settings of every learning player
+algo = "ppo"
+learning_rate = 3e-4
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from agents.learn.trainer import ALGORITHMS, TrainConfig
+from agents.policies import POLICY_KINDS
+from arena.scenarios.registry import make_scenario, resolve_id
+from league.matchmaking import LeagueKind, LeagueRules, LeagueSize
+
+SNAPSHOT_EPISODES = 40
+"""The default snapshot_min_steps is this many of the scenario's longest episodes (AlphaStar's 2e9 steps are for
+full StarCraft; the timeout keeps its 1 : 2 ratio)."""
+
+
+class ConfigError(ValueError):
+    """A league configuration that cannot be used; the message names the key (and the file) at fault."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LearnerSettings:
+    """How every learning player learns (agents.learn.trainer.TrainConfig's hyper-parameters)."""
+
+    algo: str = "ppo"
+    """ppo, or vtrace (IMPALA's off-policy correction)."""
+    unroll: int = 16
+    """Steps of every game per update."""
+    epochs: int = 2
+    """PPO: passes over each batch."""
+    minibatches: int = 2
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_coef: float = 0.5
+    entropy_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    kl_coef: float = 0.0
+    """Weight of a KL penalty towards the league's initial policy (`init`, e.g. a behaviour-cloned one)."""
+    mixed_precision: bool = False
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ConfigError(f"learner.algo must be one of {ALGORITHMS}, got {self.algo!r}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LeagueConfig:
+    """Everything a league is. Every field has a default: `arena league start` with no options is a small league."""
+
+    scenario: str = "MarineMirror"
+    """A two-player scenario id or name (`arena scenarios` lists them)."""
+    kind: LeagueKind = LeagueKind.ALPHASTAR
+    size: LeagueSize | None = None
+    """Learning players per role; None: the kind's default (AlphaStar: one of each role; otherwise one main agent)."""
+    rules: LeagueRules | None = None
+    """Snapshot, reset and matchmaking thresholds; None: AlphaStar's, with snapshot steps scaled to the scenario."""
+    learner: LearnerSettings = LearnerSettings()
+    policy: str = "fullyconv"
+    """The learning players' network (agents.policies: fullyconv, entity)."""
+    screen_size: int = 16
+    """Screen and minimap feature layers' size (16 keeps a laptop league quick; MarineMirror's area is 32 x 32)."""
+    games_per_match: int = 16
+    """Games of one matched pair played side by side in one batch."""
+    payoff_decay: float = 0.99
+    replay_every: int = 5
+    """Record one match in this many (0: none); a recorded match keeps every fourth game as a replay."""
+    init: str | None = None
+    """A saved policy (e.g. from `arena train bc`) every learning player starts from and resets to; None: fresh
+    random parameters."""
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        try:
+            scenario_id = resolve_id(self.scenario)
+        except (KeyError, ValueError) as error:
+            raise ConfigError(f"scenario: {error.args[0]}") from None
+        if make_scenario(scenario_id).spec.num_agents != 2:
+            raise ConfigError(f"scenario: {scenario_id} is a one-player scenario; a league needs a two-player one "
+                              "(e.g. MarineMirror, BeaconRace, TerranVsZerg, FullGame)")
+        object.__setattr__(self, "scenario", scenario_id)
+        object.__setattr__(self, "kind", LeagueKind(self.kind))
+        if self.policy not in POLICY_KINDS:
+            raise ConfigError(f"policy must be one of {sorted(POLICY_KINDS)}, got {self.policy!r}")
+        for name in ("screen_size", "games_per_match"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.replay_every < 0:
+            raise ConfigError(f"replay_every must be 0 (no replays) or more, got {self.replay_every}")
+        if not 0.0 < self.payoff_decay <= 1.0:
+            raise ConfigError(f"payoff_decay must lie in (0, 1], got {self.payoff_decay}")
+        try:
+            self.league_size.check(self.kind)
+        except ValueError as error:
+            raise ConfigError(f"size: {error}") from None
+        if self.learner.kl_coef and not self.init:
+            raise ConfigError("learner.kl_coef needs init, the policy to stay near")
+
+    @property
+    def league_size(self) -> LeagueSize:
+        return self.size or LeagueSize.for_kind(self.kind)
+
+    @property
+    def episode_steps(self) -> int:
+        """Agent steps of the scenario's longest episode."""
+        spec = make_scenario(self.scenario).spec
+        return max(1, round(spec.time_limit_s * 16 / spec.step_mul))
+
+    @property
+    def league_rules(self) -> LeagueRules:
+        if self.rules is not None:
+            return self.rules
+        steps = SNAPSHOT_EPISODES * self.episode_steps
+        return LeagueRules(snapshot_min_steps=steps, snapshot_timeout_steps=2 * steps)
+
+    def train_config(self, seed: int) -> TrainConfig:
+        """The TrainConfig a learning player's Learner and the match seat are built from."""
+        settings = dataclasses.asdict(self.learner)
+        return TrainConfig(scenario=self.scenario, policy=self.policy, num_envs=self.games_per_match,
+                           screen_size=self.screen_size, minimap_size=self.screen_size, seed=seed,
+                           device=self.device, kl_to=self.init if self.learner.kl_coef else None, **settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (what the store keeps and `from_dict` reads back)."""
+        data = dataclasses.asdict(self)
+        data["kind"] = self.kind.value
+        data["size"] = dataclasses.asdict(self.league_size)
+        data["rules"] = dataclasses.asdict(self.league_rules)
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any], *, source: str = "the configuration") -> "LeagueConfig":
+        """Read a configuration from plain data (a TOML file's tables); unknown keys are errors."""
+        data = dict(data)
+        nested = {"size": LeagueSize, "rules": LeagueRules, "learner": LearnerSettings}
+        for key, kind in nested.items():
+            if key in data and data[key] is not None:
+                data[key] = _build(kind, data[key], f"{source} [{key}]")
+        return _build(LeagueConfig, data, source)
+
+
+def _build(kind: type, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table of settings, got {data!r}")
+    known = {field.name for field in dataclasses.fields(kind)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    try:
+        return kind(**data)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def load_config(path: str | Path, **overrides: Any) -> LeagueConfig:
+    """Read a league.toml; `overrides` (the command line's options that were given) replace its top-level keys."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    data.update({key: value for key, value in overrides.items() if value is not None})
+    return LeagueConfig.from_dict(data, source=str(path))

@@ -1,0 +1,213 @@
+"""`arena league start | resume | status`: run a league from the command line, with a live table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from league.config import ConfigError, LeagueConfig, load_config
+from league.matchmaking import LeagueKind
+from league.payoff import PairRecord, Payoff
+from league.players import Player
+from league.store import LeagueStore, StoreError
+
+DEFAULT_FOLDER = "runs/league"
+SHORT_ROLE = {"main_agent": "main", "main_exploiter": "main exploiter", "league_exploiter": "league exploiter",
+              "historical": "snapshot"}
+
+
+def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, float], stats: dict,
+                 config: LeagueConfig, *, folder: Path) -> str:
+    """The live table: one row per learning player (steps, snapshots, resets, Elo, win rate against every other
+    learning player and against all snapshots), then the snapshots' count and best Elo."""
+    learning = sorted((p for p in players.values() if p.learning), key=lambda p: (p.role.value != "main_agent",
+                                                                                   p.name))
+    historical = [p.name for p in players.values() if not p.learning]
+    minutes = float(stats.get("match_seconds", 0.0)) / 60
+    lines = [f"league {folder}: {config.scenario}, {config.kind.value}, {stats.get('matches', 0)} matches, "
+             f"{stats.get('games', 0)} games, {int(stats.get('agent_steps', 0)):,} agent steps, "
+             f"{minutes:.1f} min of play"]
+    columns = [p.name for p in learning]
+    header = f"{'player':<20} {'role':<17} {'steps':>9} {'snaps':>5} {'resets':>6} {'elo':>6}  " + " ".join(
+        f"{_short(name):>8}" for name in columns) + f" {'vs past':>8}"
+    lines += [header, "-" * len(header)]
+    for player in learning:
+        cells = " ".join(f"{_rate(payoff, player.name, other):>8}" for other in columns)
+        past = payoff.win_rates(player.name, historical)
+        past_cell = f"{sum(past) / len(past):8.2f}" if past else f"{'-':>8}"
+        rating = ratings.get(player.name)
+        lines.append(f"{player.name:<20} {SHORT_ROLE[player.role.value]:<17} {player.steps:>9,} "
+                     f"{player.snapshots:>5} {player.resets:>6} {'-' if rating is None else round(rating):>6}  "
+                     f"{cells} {past_cell}")
+    if historical:
+        best = max(historical, key=lambda n: ratings.get(n, float("-inf")))
+        lines.append(f"{len(historical)} snapshots; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
+    lines.append("win rates: row player against column player, (wins + draws / 2) / games, decayed; "
+                 "'vs past' is the mean over all snapshots")
+    return "\n".join(lines)
+
+
+def _short(name: str) -> str:
+    return name.replace("main_agent_", "main").replace("main_exploiter_", "mexp").replace("league_exploiter_", "lexp")
+
+
+def _rate(payoff: Payoff, home: str, away: str) -> str:
+    pair = payoff.pair(home, away)
+    return "-" if pair.games == 0 else f"{pair.win_rate:.2f}"
+
+
+def _latest_ratings(store: LeagueStore) -> dict[str, float]:
+    latest: dict[str, float] = {}
+    for record in store.ratings():
+        latest[record.player] = record.rating
+    return latest
+
+
+def _stats(store: LeagueStore) -> dict:
+    return {key: store.stat(key, 0) for key in ("matches", "games", "agent_steps", "match_seconds")}
+
+
+def _payoff(store: LeagueStore, decay: float) -> Payoff:
+    return Payoff.from_records([(r.home, r.away, PairRecord(games=r.games, wins=r.wins, draws=r.draws,
+                                                            losses=r.losses)) for r in store.payoff_rows()],
+                               decay=decay)
+
+
+def _config_from_args(args: argparse.Namespace) -> LeagueConfig:
+    overrides = {"scenario": args.scenario, "kind": args.kind, "games_per_match": args.games_per_match,
+                 "screen_size": args.screen_size, "device": args.device, "seed": args.seed, "init": args.init,
+                 "policy": args.policy}
+    if args.config:
+        return load_config(args.config, **overrides)
+    return LeagueConfig.from_dict({k: v for k, v in overrides.items() if v is not None}, source="the options")
+
+
+def _run(league, args: argparse.Namespace, verb: str) -> int:
+    """Play until --minutes / --matches (or Ctrl-C), showing the table after every match."""
+    from league.runner import League
+
+    assert isinstance(league, League)
+    tty = sys.stdout.isatty() and not args.quiet
+    started = time.monotonic()
+
+    def show(run: League, summary) -> None:
+        if args.quiet:
+            return
+        report = summary.report
+        wins = sum(g.outcome.value == "win" for g in report.games)
+        draws = sum(g.outcome.value == "draw" for g in report.games)
+        note = (f"match {summary.match_number}: {report.job.home} vs {report.job.away} ({report.job.branch}): "
+                f"{wins} won, {draws} drawn, {len(report.games) - wins - draws} lost; "
+                f"{report.agent_steps:,} steps in {report.seconds:.0f} s ({report.agent_steps / report.seconds:.0f}"
+                f" steps/s)" + (f"; snapshot {summary.snapshot}" if summary.snapshot else "")
+                + ("; reset to the initial parameters" if summary.reset else ""))
+        table = league_table(run.players, run.payoff, _latest_ratings(run.store), _stats(run.store), run.config,
+                             folder=run.folder)
+        elapsed = time.monotonic() - started
+        print(("\x1b[H\x1b[2J" if tty else "") + f"{table}\n{note}\n[{elapsed / 60:.1f} min; Ctrl-C stops, "
+              f"`arena league resume {run.folder}` continues]\n", flush=True)
+
+    seconds = None if args.minutes is None else args.minutes * 60
+    try:
+        played = league.run(seconds=seconds, matches=args.matches, on_match=show)
+    except KeyboardInterrupt:
+        print(f"\nstopped: {league.matches_played} matches are saved in {league.folder} (the match in progress is "
+              f"not); continue with `arena league resume {league.folder}`", file=sys.stderr)
+        league.close()
+        return 130
+    print(f"{verb} {played} matches; {league.matches_played} in all in {league.folder}. Continue with "
+          f"`arena league resume {league.folder}`; watch with `arena replay serve {league.folder / 'replays'}`",
+          file=sys.stderr)
+    league.close()
+    return 0
+
+
+def command_start(args: argparse.Namespace) -> int:
+    from league.runner import League
+
+    try:
+        config = _config_from_args(args)
+    except ConfigError as error:
+        print(f"arena league start: {error}", file=sys.stderr)
+        return 2
+    folder = Path(args.out)
+    if (folder / "league.sqlite").exists():
+        print(f"arena league start: {folder} already holds a league; continue it with `arena league resume "
+              f"{folder}`, or start another with --out", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        size = config.league_size
+        print(f"starting a {config.kind.value} league on {config.scenario} in {folder}: {size.main_agents} main "
+              f"agents, {size.main_exploiters} main exploiters, {size.league_exploiters} league exploiters; "
+              f"{config.games_per_match} games per match", file=sys.stderr)
+    try:
+        league = League.create(folder, config)
+    except (StoreError, ValueError, OSError) as error:
+        print(f"arena league start: {error}", file=sys.stderr)
+        return 2
+    return _run(league, args, "played")
+
+
+def command_resume(args: argparse.Namespace) -> int:
+    from league.runner import League
+
+    try:
+        league = League.open(args.folder)
+    except (StoreError, ConfigError, ValueError, OSError) as error:
+        print(f"arena league resume: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"resuming the league in {args.folder} after {league.matches_played} matches", file=sys.stderr)
+    return _run(league, args, "played")
+
+
+def command_status(args: argparse.Namespace) -> int:
+    try:
+        store = LeagueStore.open(args.folder, read_only=True)
+    except StoreError as error:
+        print(f"arena league status: {error}", file=sys.stderr)
+        return 2
+    with store:
+        config = LeagueConfig.from_dict(store.config(), source=str(store.path))
+        players, payoff, ratings, stats = store.players(), _payoff(store, config.payoff_decay), \
+            _latest_ratings(store), _stats(store)
+    if args.json:
+        print(json.dumps({"folder": str(args.folder), "config": config.to_dict(), "stats": stats,
+                          "players": {n: {"role": p.role.value, "steps": p.steps, "snapshots": p.snapshots,
+                                          "resets": p.resets, "parent": p.parent, "elo": ratings.get(n)}
+                                      for n, p in players.items()},
+                          "payoff": [[h, a, r.games, r.win_rate] for h, a, r in payoff.records()]}))
+    else:
+        print(league_table(players, payoff, ratings, stats, config, folder=Path(args.folder)))
+    return 0
+
+
+def add_league_commands(sub: argparse._SubParsersAction) -> None:
+    league = sub.add_parser("league", help="AlphaStar-style league training: start, resume, status")
+    commands = league.add_subparsers(dest="league_command", required=True)
+    start = commands.add_parser("start", help="start a league (defaults: a small AlphaStar league on MarineMirror)")
+    start.add_argument("--config", default=None, help="a league.toml (README: 'The league'); options override it")
+    start.add_argument("--scenario", default=None, help="a two-player scenario (default MarineMirror)")
+    start.add_argument("--kind", default=None, choices=[k.value for k in LeagueKind])
+    start.add_argument("--policy", default=None, help="fullyconv (default) or entity")
+    start.add_argument("--games-per-match", type=int, default=None, help="games of a matched pair per batch (16)")
+    start.add_argument("--screen-size", type=int, default=None, help="feature layers' size (16)")
+    start.add_argument("--init", default=None, help="a saved policy every player starts from and resets to")
+    start.add_argument("--device", default=None, help="cpu (default) or cuda")
+    start.add_argument("--seed", type=int, default=None)
+    start.add_argument("--out", default=DEFAULT_FOLDER, help=f"the league's folder (default {DEFAULT_FOLDER})")
+    for parser in (start, commands.add_parser("resume", help="continue a league after a stop or a crash")):
+        if parser is not start:
+            parser.add_argument("folder", help="the league's folder")
+        parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (the match "
+                                                                        "in progress finishes); default: Ctrl-C")
+        parser.add_argument("--matches", type=int, default=None, help="stop after this many matches")
+        parser.add_argument("--quiet", action="store_true", help="no live table")
+    status = commands.add_parser("status", help="a league's table (also while it runs)")
+    status.add_argument("folder")
+    status.add_argument("--json", action="store_true")
+    league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume,
+                                           "status": command_status}[args.league_command](args))

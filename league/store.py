@@ -1,0 +1,554 @@
+"""The league's durable store: an SQLite database, `<folder>/league.sqlite`, beside `<folder>/checkpoints`.
+
+Every change is written inside a transaction (`LeagueStore.transaction`), in WAL journal mode with
+`synchronous=FULL`: a process killed at any moment (SIGKILL included) leaves the last committed transaction on disk
+and the file whole, so a league resumes where it stopped. One process writes at a time: `<folder>/league.lock` is held
+with `flock` while a store is open read-write (the operating system releases it when that process dies); read-only
+opens (`arena league status`) take no lock and never write. Files the league saves beside the database go through
+`atomic_path` (from league.files, re-exported here), which leaves either the old file or the new one, never half of
+one. Nothing is ever pickled.
+
+Tables:
+- `meta(key PK, value)`: facts about the file: `format` = "sc2arena-league" (STORE_FORMAT), `version`
+  (STORE_VERSION), `config` (the league's configuration as JSON text), `created_at` (Unix seconds).
+- `players(name PK, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint, created_at,
+  updated_at)`: one row per player, learning or historical (`league.players.Player`, roles as their Role values),
+  with when it was first and last written.
+- `events(id PK, time, player, kind, detail, steps)`: one row per thing that happened to a player (EventKind:
+  created, snapshot taken with the snapshot's name as detail, reset, checkpoint saved with its path as detail), with
+  the player's steps then. Read in id order, it is the league's lineage.
+- `matches(id PK autoincrement, time, home, away, outcome, branch, batch, seed, replay, home_steps)`: one row per
+  game: the outcome from home's side (an Outcome value: 'win' / 'draw' / 'loss'), the matchmaking branch that chose
+  it, the batch it was played in (games played together share it), its seed, its replay file (relative to the
+  folder; NULL when none was kept) and home's training steps when it was played.
+- `payoff(home, away, games, wins, draws, losses, PK(home, away))`: one row per ordered pair: the decayed counts of
+  league.md's payoff table (REAL).
+- `ratings(id PK, time, player, rating, games_so_far)`: one row per rating computed: the rating history.
+- `stats(key PK, value)`: one row per counter (total agent steps, wall seconds, games played), its value as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from league.files import atomic_path, fsync_folder, write_bytes_atomic
+from league.players import Outcome, Player, Role
+
+STORE_FORMAT = "sc2arena-league"
+"""The `format` tag in every store's meta table: it tells a league store from any other SQLite file."""
+STORE_VERSION = 1
+"""The schema version this code writes; it opens stores of this version or older."""
+DATABASE_NAME = "league.sqlite"
+LOCK_NAME = "league.lock"
+CHECKPOINT_FOLDER_NAME = "checkpoints"
+
+__all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EventKind", "EventRecord", "LOCK_NAME", "LeagueStore",
+           "MatchRecord", "PayoffRow", "RatingRecord", "STORE_FORMAT", "STORE_VERSION", "StoreError", "Transaction",
+           "atomic_path", "write_bytes_atomic"]
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE players (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, parent TEXT, parent_role TEXT, steps INTEGER NOT NULL,
+    steps_at_snapshot INTEGER NOT NULL, snapshots INTEGER NOT NULL, resets INTEGER NOT NULL, checkpoint TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, player TEXT NOT NULL, kind TEXT NOT NULL,
+    detail TEXT NOT NULL, steps INTEGER NOT NULL);
+CREATE INDEX events_by_player ON events (player, id);
+CREATE TABLE matches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, home TEXT NOT NULL, away TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('win', 'draw', 'loss')), branch TEXT NOT NULL, batch INTEGER NOT NULL,
+    seed INTEGER NOT NULL, replay TEXT, home_steps INTEGER NOT NULL);
+CREATE INDEX matches_by_batch ON matches (batch);
+CREATE TABLE payoff (
+    home TEXT NOT NULL, away TEXT NOT NULL, games REAL NOT NULL, wins REAL NOT NULL, draws REAL NOT NULL,
+    losses REAL NOT NULL, PRIMARY KEY (home, away));
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, player TEXT NOT NULL, rating REAL NOT NULL,
+    games_so_far INTEGER NOT NULL);
+CREATE INDEX ratings_by_player ON ratings (player, id);
+CREATE TABLE stats (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_TABLES = frozenset({"meta", "players", "events", "matches", "payoff", "ratings", "stats"})
+_PLAYER_COLUMNS = "name, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint"
+_MATCH_COLUMNS = "id, time, home, away, outcome, branch, batch, seed, replay, home_steps"
+
+
+class StoreError(Exception):
+    """A league store that cannot be created or opened, or a store used in a way it does not allow.
+
+    The message names the file or folder and says what is wrong."""
+
+
+class EventKind(str, enum.Enum):
+    """What happened to a player (the `events` table: the league's lineage)."""
+
+    CREATED = "created"
+    SNAPSHOT = "snapshot"
+    """A frozen copy was taken; the event's detail is the snapshot's name."""
+    RESET = "reset"
+    """The player went back to the initial parameters."""
+    CHECKPOINT = "checkpoint"
+    """The player's weights were saved; the event's detail is the checkpoint's path."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchRecord:
+    """One game of the league, as the `matches` table holds it."""
+
+    home: str
+    """The home player's name; `outcome` is seen from its side."""
+    away: str
+    """The away player's name."""
+    outcome: Outcome
+    """The result for the home player."""
+    branch: str
+    """The matchmaking branch that chose this game (self-play, PFSP, verification, ...)."""
+    batch: int
+    """The batch the game was played in: games played together share it (`LeagueStore.next_batch`)."""
+    seed: int
+    """The game's seed: replaying it with the same players reproduces it."""
+    replay: str | None
+    """The game's replay file, relative to the league's folder; None when none was kept."""
+    home_steps: int
+    """The home player's training steps when the game was played."""
+    time: float | None = None
+    """Unix seconds when it was recorded; None in a new record (the transaction's time is used)."""
+    id: int | None = None
+    """The row's id (ids grow in the order games were recorded); None in a record not yet stored."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcome, Outcome):
+            raise TypeError(f"a match's outcome must be an Outcome, got {self.outcome!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PayoffRow:
+    """The decayed counts of one ordered pair of the payoff table (league.md, "Payoff table")."""
+
+    home: str
+    """The player the counts are seen from."""
+    away: str
+    """Its opponent."""
+    games: float
+    """Decayed games played."""
+    wins: float
+    """Decayed wins of `home`."""
+    draws: float
+    """Decayed draws."""
+    losses: float
+    """Decayed losses of `home`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EventRecord:
+    """One thing that happened to a player (the `events` table)."""
+
+    id: int
+    """The row's id: events in id order are the league's history."""
+    time: float
+    """Unix seconds when it was recorded."""
+    player: str
+    """The player it happened to."""
+    kind: EventKind
+    """What happened."""
+    detail: str
+    """What it concerns: a snapshot's name, a checkpoint's path; empty when nothing more is to be said."""
+    steps: int
+    """The player's training steps then."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RatingRecord:
+    """One rating of one player at one time (the `ratings` table: the rating history)."""
+
+    id: int
+    """The row's id (ratings in id order are in the order they were computed)."""
+    time: float
+    """Unix seconds when it was recorded."""
+    player: str
+    """The rated player."""
+    rating: float
+    """Its rating (Elo points)."""
+    games_so_far: int
+    """Games played in the whole league when it was computed."""
+
+
+class Transaction:
+    """The writes of one `LeagueStore.transaction`: all of them are committed together, or none."""
+
+    def __init__(self, connection: sqlite3.Connection, now: float) -> None:
+        self._connection: sqlite3.Connection | None = connection
+        self.time = now
+        """Unix seconds when the transaction began: the time of every row it writes."""
+
+    def _execute(self, sql: str, parameters: tuple = ()) -> sqlite3.Cursor:
+        if self._connection is None:
+            raise StoreError("this transaction has ended: write inside its `with store.transaction()` block")
+        return self._connection.execute(sql, parameters)
+
+    def put_player(self, player: Player) -> None:
+        """Insert the player, or replace its row (keeping when it was created)."""
+        parent_role = player.parent_role.value if player.parent_role is not None else None
+        self._execute(
+            f"INSERT INTO players ({_PLAYER_COLUMNS}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET role = excluded.role, parent = excluded.parent,"
+            " parent_role = excluded.parent_role, steps = excluded.steps,"
+            " steps_at_snapshot = excluded.steps_at_snapshot, snapshots = excluded.snapshots,"
+            " resets = excluded.resets, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at",
+            (player.name, player.role.value, player.parent, parent_role, player.steps, player.steps_at_snapshot,
+             player.snapshots, player.resets, player.checkpoint, self.time, self.time))
+
+    def add_event(self, player: str, kind: EventKind, detail: str = "", steps: int = 0) -> int:
+        """Record that something happened to a player; returns the event's id."""
+        if not isinstance(kind, EventKind):
+            raise TypeError(f"an event's kind must be an EventKind, got {kind!r}")
+        cursor = self._execute("INSERT INTO events (time, player, kind, detail, steps) VALUES (?, ?, ?, ?, ?)",
+                               (self.time, player, kind.value, detail, steps))
+        return int(cursor.lastrowid)
+
+    def add_match(self, match: MatchRecord) -> int:
+        """Record a game (a record without an id); returns its id."""
+        if match.id is not None:
+            raise ValueError(f"match {match.id} is stored already: add_match takes new records (id None)")
+        cursor = self._execute(
+            f"INSERT INTO matches ({_MATCH_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.time if match.time is None else match.time, match.home, match.away, match.outcome.value,
+             match.branch, match.batch, match.seed, match.replay, match.home_steps))
+        return int(cursor.lastrowid)
+
+    def put_payoff(self, home: str, away: str, games: float, wins: float, draws: float, losses: float) -> None:
+        """Set the decayed counts of the ordered pair (home, away)."""
+        if min(games, wins, draws, losses) < 0:
+            raise ValueError(f"payoff counts of ({home}, {away}) must be >= 0, got {(games, wins, draws, losses)}")
+        self._execute("INSERT OR REPLACE INTO payoff (home, away, games, wins, draws, losses)"
+                      " VALUES (?, ?, ?, ?, ?, ?)",
+                      (home, away, float(games), float(wins), float(draws), float(losses)))
+
+    def add_rating(self, player: str, rating: float, games_so_far: int) -> int:
+        """Record a player's rating; returns the row's id."""
+        cursor = self._execute("INSERT INTO ratings (time, player, rating, games_so_far) VALUES (?, ?, ?, ?)",
+                               (self.time, player, float(rating), games_so_far))
+        return int(cursor.lastrowid)
+
+    def set_stat(self, key: str, value: Any) -> None:
+        """Set a counter (any JSON value). Read it back in the same transaction with `LeagueStore.stat`."""
+        self._execute("INSERT OR REPLACE INTO stats (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+
+class LeagueStore:
+    """A league's folder: its database, its lock and its checkpoint folder. Make one with `create` or `open`."""
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None) -> None:
+        self._folder = folder
+        self._connection: sqlite3.Connection | None = connection
+        self._lock = lock
+        self._in_transaction = False
+
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, *, config: dict) -> LeagueStore:
+        """Start a new store in `folder` (made if missing), open read-write; refuses a folder that holds one already."""
+        folder = Path(folder)
+        try:
+            config_text = json.dumps(config, sort_keys=True)
+        except (TypeError, ValueError) as error:
+            raise StoreError(f"the configuration of the league in {folder} is not plain JSON data: {error}") from None
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / DATABASE_NAME
+        if os.path.lexists(path):
+            raise StoreError(f"{path} exists already: {folder} holds a league; open it, or start one in another folder")
+        lock = _take_lock(folder)
+        try:
+            return cls._create_locked(folder, config_text, lock)
+        except BaseException:
+            _release_lock(lock)
+            raise
+
+    @classmethod
+    def _create_locked(cls, folder: Path, config_text: str, lock: int) -> LeagueStore:
+        path = folder / DATABASE_NAME
+        try:  # O_EXCL: never overwrite a file, even one made by a racing process since the check above
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            raise StoreError(f"{path} exists already: {folder} holds a league; open it, "
+                             "or start one in another folder") from None
+        connection = None
+        try:
+            connection = _connect_read_write(path)
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            meta = {"format": STORE_FORMAT, "version": str(STORE_VERSION), "config": config_text,
+                    "created_at": repr(time.time())}
+            connection.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection is not None:
+                connection.close()
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+            raise
+        (folder / CHECKPOINT_FOLDER_NAME).mkdir(exist_ok=True)
+        fsync_folder(folder)
+        return cls(folder, connection, lock)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike, *, read_only: bool = False) -> LeagueStore:
+        """Open the store in `folder` after checking it; never writes to a file it rejects.
+
+        Args:
+            folder: the league's folder.
+            read_only: take no lock and never write (for looking at a league another process may be running).
+
+        Raises:
+            StoreError: no store there, a file that is not a league store or is corrupt, a store written by a newer
+                version, or (read-write) a store another process has open.
+        """
+        folder = Path(folder)
+        path = folder / DATABASE_NAME
+        if not path.is_file():
+            raise StoreError(f"no league in {folder}: start one with `arena league start --out {folder}`")
+        checked = _open_checked(path)
+        if read_only:
+            checked.execute("PRAGMA query_only = ON")
+            return cls(folder, checked, None)
+        checked.close()
+        lock = _take_lock(folder)
+        try:
+            return cls(folder, _connect_read_write(path), lock)
+        except BaseException:
+            _release_lock(lock)
+            raise
+
+    def close(self) -> None:
+        """Close the database and release the lock (closing twice is harmless)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._lock is not None:
+            _release_lock(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> LeagueStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+    @property
+    def folder(self) -> Path:
+        """The league's folder."""
+        return self._folder
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._folder / DATABASE_NAME
+
+    @property
+    def checkpoint_folder(self) -> Path:
+        """Where the league saves players' weights (through `atomic_path`)."""
+        return self._folder / CHECKPOINT_FOLDER_NAME
+
+    @property
+    def read_only(self) -> bool:
+        """Opened with `read_only=True`: no lock, no writes."""
+        return self._lock is None
+
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """`with store.transaction() as tx:` writes everything done through `tx` at the end, or nothing on an error."""
+        connection = self._live_connection()
+        if self.read_only:
+            raise StoreError(f"{self.path} was opened read-only: it cannot be written")
+        if self._in_transaction:
+            raise StoreError(f"{self.path}: a transaction is open already (transactions do not nest)")
+        connection.execute("BEGIN IMMEDIATE")
+        self._in_transaction = True
+        transaction = Transaction(connection, time.time())
+        try:
+            yield transaction
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            transaction._connection = None
+            self._in_transaction = False
+
+
+    def config(self) -> dict:
+        """The league's configuration, as given to `create`."""
+        return json.loads(self._meta("config"))
+
+    def players(self) -> dict[str, Player]:
+        """Every player by name, in name order."""
+        rows = self._query(f"SELECT {_PLAYER_COLUMNS} FROM players ORDER BY name")
+        return {row[0]: _player_from_row(row) for row in rows}
+
+    def matches(self, after_id: int = 0) -> list[MatchRecord]:
+        """The games whose id is above `after_id`, in id order (pass the last id seen to read only new ones)."""
+        rows = self._query(f"SELECT {_MATCH_COLUMNS} FROM matches WHERE id > ? ORDER BY id", (after_id,))
+        return [MatchRecord(id=row[0], time=row[1], home=row[2], away=row[3], outcome=Outcome(row[4]), branch=row[5],
+                            batch=row[6], seed=row[7], replay=row[8], home_steps=row[9]) for row in rows]
+
+    def payoff_rows(self) -> list[PayoffRow]:
+        """Every ordered pair of the payoff table, in (home, away) order."""
+        rows = self._query("SELECT home, away, games, wins, draws, losses FROM payoff ORDER BY home, away")
+        return [PayoffRow(*row) for row in rows]
+
+    def events(self, player: str | None = None) -> list[EventRecord]:
+        """The events of one player, or of all, in id order (the lineage)."""
+        where, parameters = ("WHERE player = ?", (player,)) if player is not None else ("", ())
+        rows = self._query(f"SELECT id, time, player, kind, detail, steps FROM events {where} ORDER BY id", parameters)
+        return [EventRecord(id=row[0], time=row[1], player=row[2], kind=EventKind(row[3]), detail=row[4],
+                            steps=row[5]) for row in rows]
+
+    def ratings(self, player: str | None = None) -> list[RatingRecord]:
+        """The rating history of one player, or of all, in id order."""
+        where, parameters = ("WHERE player = ?", (player,)) if player is not None else ("", ())
+        rows = self._query(f"SELECT id, time, player, rating, games_so_far FROM ratings {where} ORDER BY id",
+                           parameters)
+        return [RatingRecord(*row) for row in rows]
+
+    def latest_ratings(self) -> dict[str, float]:
+        """Each rated player's most recent rating, in name order."""
+        rows = self._query("SELECT player, rating FROM ratings"
+                           " WHERE id IN (SELECT MAX(id) FROM ratings GROUP BY player) ORDER BY player")
+        return dict(rows)
+
+    def stat(self, key: str, default: Any = None) -> Any:
+        """A counter's value, or `default` when it was never set."""
+        rows = self._query("SELECT value FROM stats WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def stats(self) -> dict[str, Any]:
+        """Every counter, in key order."""
+        return {key: json.loads(value) for key, value in self._query("SELECT key, value FROM stats ORDER BY key")}
+
+    def next_batch(self) -> int:
+        """The batch number for the next games played together: one above the last recorded, 0 in a new league."""
+        return int(self._query("SELECT COALESCE(MAX(batch) + 1, 0) FROM matches")[0][0])
+
+
+    def _live_connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._connection
+
+    def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        return self._live_connection().execute(sql, parameters).fetchall()
+
+    def _meta(self, key: str) -> str:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        if not rows:
+            raise StoreError(f"{self.path}: the meta table has no {key!r}")
+        return rows[0][0]
+
+
+def _player_from_row(row: tuple) -> Player:
+    name, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint = row
+    return Player(name=name, role=Role(role), parent=parent,
+                  parent_role=Role(parent_role) if parent_role is not None else None, steps=steps,
+                  steps_at_snapshot=steps_at_snapshot, snapshots=snapshots, resets=resets, checkpoint=checkpoint)
+
+
+def _connect_read_write(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions begin explicitly), WAL journal, every commit synced."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    return connection
+
+
+def _open_checked(path: Path) -> sqlite3.Connection:
+    """A read-only connection to `path` once it is known to be a sound league store this code can read."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path} cannot be opened: {error}") from None
+    try:
+        _check_database(path, connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _check_database(path: Path, connection: sqlite3.Connection) -> None:
+    """Raise StoreError unless the database behind `connection` is whole, a league store, and not too new."""
+    if path.stat().st_size == 0:
+        raise StoreError(f"{path} is empty, not a league store (a `league start` that was interrupted?): "
+                         "remove it to start again")
+    try:
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+    except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_CORRUPT" or "malformed" in str(error):
+            raise StoreError(f"{path} is corrupt: SQLite cannot read it ({error})") from None
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB" or "not a database" in str(error):
+            raise StoreError(f"{path} is not a league store: not an SQLite database ({error})") from None
+        raise StoreError(f"{path} cannot be read: {error}") from None
+    if problems != ["ok"]:
+        raise StoreError(f"{path} is corrupt: SQLite's integrity check reports {'; '.join(problems[:3])}")
+    if meta.get("format") != STORE_FORMAT:
+        found = f"its format is {meta['format']!r}" if "format" in meta else "it has no league meta table"
+        raise StoreError(f"{path} is an SQLite database but not a league store ({found}, not {STORE_FORMAT!r})")
+    _check_version(path, meta.get("version"))
+    if not _TABLES <= tables:
+        raise StoreError(f"{path} is a damaged league store: tables {sorted(_TABLES - tables)} are missing")
+
+
+def _check_version(path: Path, version: str | None) -> None:
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise StoreError(f"{path}: the league store's version {version!r} is not a number") from None
+    if number > STORE_VERSION:
+        raise StoreError(f"{path} was written by a newer sc2arena (store version {number}; this one reads up to "
+                         f"{STORE_VERSION}): upgrade sc2arena to open it")
+    if number < 1:
+        raise StoreError(f"{path}: the league store's version {number} is not a valid version")
+
+
+def _take_lock(folder: Path) -> int:
+    """Hold `<folder>/league.lock` exclusively (returns its descriptor) and write this process's id into it."""
+    path = folder / LOCK_NAME
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(descriptor)
+        raise StoreError(f"{folder} is in use by another process (pid {holder}): "
+                         f"one process at a time may write a league (lock: {path})") from None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    return descriptor
+
+
+def _release_lock(descriptor: int) -> None:
+    """Release the lock (the file stays: removing it would race with a process about to take it)."""
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    os.close(descriptor)

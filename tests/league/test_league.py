@@ -25,10 +25,10 @@ from league.players import Role
 from league.runner import League, remove_leftovers
 from league.store import LeagueStore
 
-TINY = dict(scenario="MarineMirror", games_per_match=4, screen_size=16,
+TINY = dict(scenario="MarineMirror", games_per_match=2, screen_size=16,
             learner=LearnerSettings(unroll=8, minibatches=1, epochs=1))
 TINY_TOML = """scenario = "MarineMirror"
-games_per_match = 4
+games_per_match = 2
 screen_size = 16
 replay_every = 2
 
@@ -66,8 +66,9 @@ def _pair(row):
     return PairRecord(games=row.games, wins=row.wins, draws=row.draws, losses=row.losses)
 
 
-def test_a_league_plays_matches_and_commits_them(tmp_path):
-    league = League.create(tmp_path / "league", LeagueConfig(**TINY))
+def test_a_league_plays_matches_commits_them_and_snapshots_and_resets_by_the_rules(tmp_path):
+    rules = LeagueRules(snapshot_min_steps=1, snapshot_timeout_steps=1)  # every match ends in a snapshot
+    league = League.create(tmp_path / "league", LeagueConfig(**TINY, rules=rules))
     assert sorted(p.name for p in league.learning_players()) == ["league_exploiter_0", "main_agent_0",
                                                                  "main_exploiter_0"]
     summaries = []
@@ -75,25 +76,7 @@ def test_a_league_plays_matches_and_commits_them(tmp_path):
     homes = [s.report.job.home for s in summaries]
     assert sorted(homes) == ["league_exploiter_0", "main_agent_0", "main_exploiter_0"]  # each learns in turn
     for summary in summaries:
-        assert len(summary.report.games) == 4 and summary.report.agent_steps > 0
-    league.close()
-    store = _check_consistent(tmp_path / "league")
-    with store:
-        assert int(store.stat("matches", 0)) == 3
-        players = store.players()
-        assert all(players[h].steps > 0 for h in homes)
-        assert all((tmp_path / "league" / players[h].checkpoint).is_dir() for h in homes)
-        # only the newest checkpoint of each learning player is kept
-        for name in homes:
-            assert len(list((tmp_path / "league" / "checkpoints" / name).iterdir())) == 1
-        assert store.ratings()
-
-
-def test_snapshots_and_resets_follow_the_rules(tmp_path):
-    rules = LeagueRules(snapshot_min_steps=1, snapshot_timeout_steps=1)  # every match ends in a snapshot
-    league = League.create(tmp_path / "league", LeagueConfig(**TINY, rules=rules))
-    summaries = []
-    league.run(matches=3, on_match=lambda run, s: summaries.append(s))
+        assert len(summary.report.games) == 2 and summary.report.agent_steps > 0
     by_home = {s.report.job.home: s for s in summaries}
     assert all(s.snapshot == f"{s.report.job.home}@{0 if s.report.job.home != 'main_agent_0' else 1}"
                for s in summaries)
@@ -104,7 +87,15 @@ def test_snapshots_and_resets_follow_the_rules(tmp_path):
     assert frozen.role is Role.HISTORICAL and frozen.parent_role is Role.MAIN_EXPLOITER
     assert (tmp_path / "league" / frozen.checkpoint / "policy.safetensors").is_file()
     league.close()
-    with LeagueStore.open(tmp_path / "league", read_only=True) as store:
+    with _check_consistent(tmp_path / "league") as store:
+        assert int(store.stat("matches", 0)) == 3
+        players = store.players()
+        assert all(players[h].steps > 0 for h in homes)
+        for name in ("main_agent_0", "league_exploiter_0"):  # not reset: only the newest checkpoint is kept
+            if players[name].resets == 0:
+                assert (tmp_path / "league" / players[name].checkpoint).is_dir()
+                assert len(list((tmp_path / "league" / "checkpoints" / name).iterdir())) == 1
+        assert store.ratings()
         kinds = [(e.player, e.kind.value) for e in store.events()]
         assert ("main_exploiter_0", "reset") in kinds and ("main_agent_0", "snapshot") in kinds
 
@@ -219,4 +210,5 @@ def test_a_league_killed_at_random_moments_resumes_with_nothing_lost(tmp_path):
     assert not list(out.rglob("*.part")) and not list(out.rglob(".*.part"))
     with sqlite3.connect(out / "league.sqlite") as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-    assert remove_leftovers(out, LeagueStore.open(out, read_only=True).players()) == []
+    with LeagueStore.open(out, read_only=True) as store:
+        assert remove_leftovers(out, store.players()) == []

@@ -36,9 +36,9 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
     lines += [header, "-" * len(header)]
     for player in learning:
         cells = " ".join(f"{_rate(payoff, player.name, other):>8}" for other in columns)
-        past = payoff.win_rates(player.name, historical)
+        past = [payoff.win_rate(player.name, h) for h in historical if payoff.pair(player.name, h).games > 0]
         past_cell = f"{sum(past) / len(past):8.2f}" if past else f"{'-':>8}"
-        rating = ratings.get(player.name)
+        rating = ratings.get(player.name) if _has_played(payoff, player.name) else None
         lines.append(f"{player.name:<20} {SHORT_ROLE[player.role.value]:<17} {player.steps:>9,} "
                      f"{player.snapshots:>5} {player.resets:>6} {'-' if rating is None else round(rating):>6}  "
                      f"{cells} {past_cell}")
@@ -46,8 +46,12 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
         best = max(historical, key=lambda n: ratings.get(n, float("-inf")))
         lines.append(f"{len(historical)} snapshots; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
     lines.append("win rates: row player against column player, (wins + draws / 2) / games, decayed; "
-                 "'vs past' is the mean over all snapshots")
+                 "'vs past' is the mean over the snapshots it played")
     return "\n".join(lines)
+
+
+def _has_played(payoff: Payoff, name: str) -> bool:
+    return any(home == name and record.games > 0 for home, _, record in payoff.records())
 
 
 def _short(name: str) -> str:
@@ -140,9 +144,9 @@ def command_start(args: argparse.Namespace) -> int:
         return 2
     if not args.quiet:
         size = config.league_size
-        print(f"starting a {config.kind.value} league on {config.scenario} in {folder}: {size.main_agents} main "
-              f"agents, {size.main_exploiters} main exploiters, {size.league_exploiters} league exploiters; "
-              f"{config.games_per_match} games per match", file=sys.stderr)
+        print(f"starting a league ({config.kind.value}) on {config.scenario} in {folder}: main agents "
+              f"{size.main_agents}, main exploiters {size.main_exploiters}, league exploiters "
+              f"{size.league_exploiters}; {config.games_per_match} games per match", file=sys.stderr)
     try:
         league = League.create(folder, config)
     except (StoreError, ValueError, OSError) as error:

@@ -22,6 +22,7 @@ from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
+from league.ladder_cli import add_ladder_commands
 from league.league_cli import add_league_commands
 from league.replay_cli import add_replay_commands
 from league.train_cli import add_train_command
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_commands(sub)
     add_train_command(sub)
     add_league_commands(sub)
+    add_ladder_commands(sub)
     return parser
 
 

@@ -80,6 +80,26 @@ CREATE INDEX ratings_by_player ON ratings (player, id);
 CREATE TABLE stats (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _TABLES = frozenset({"meta", "players", "events", "matches", "payoff", "ratings", "stats"})
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreKind:
+    """What tells one kind of SQLite store of ours from another (the league's; the ladder's reuses the checks)."""
+
+    noun: str
+    """"league" or "ladder": used in messages."""
+    format: str
+    """The meta table's `format` tag."""
+    version: int
+    """The newest version this code reads."""
+    tables: frozenset
+    """Tables a sound store has."""
+    lock_name: str
+    """The single-writer lock file in the store's folder."""
+
+
+LEAGUE_STORE = StoreKind(noun="league", format=STORE_FORMAT, version=STORE_VERSION, tables=_TABLES,
+                         lock_name=LOCK_NAME)
 _PLAYER_COLUMNS = "name, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint"
 _MATCH_COLUMNS = "id, time, home, away, outcome, branch, batch, seed, replay, home_steps"
 
@@ -477,25 +497,25 @@ def _connect_read_write(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _open_checked(path: Path) -> sqlite3.Connection:
-    """A read-only connection to `path` once it is known to be a sound league store this code can read."""
+def _open_checked(path: Path, kind: StoreKind = LEAGUE_STORE) -> sqlite3.Connection:
+    """A read-only connection to `path` once it is known to be a sound store of `kind` this code can read."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
         connection = sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path} cannot be opened: {error}") from None
     try:
-        _check_database(path, connection)
+        _check_database(path, connection, kind)
     except BaseException:
         connection.close()
         raise
     return connection
 
 
-def _check_database(path: Path, connection: sqlite3.Connection) -> None:
-    """Raise StoreError unless the database behind `connection` is whole, a league store, and not too new."""
+def _check_database(path: Path, connection: sqlite3.Connection, kind: StoreKind = LEAGUE_STORE) -> None:
+    """Raise StoreError unless the database behind `connection` is whole, a store of `kind`, and not too new."""
     if path.stat().st_size == 0:
-        raise StoreError(f"{path} is empty, not a league store (a `league start` that was interrupted?): "
+        raise StoreError(f"{path} is empty, not a {kind.noun} store (an interrupted start?): "
                          "remove it to start again")
     try:
         problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
@@ -505,33 +525,33 @@ def _check_database(path: Path, connection: sqlite3.Connection) -> None:
         if getattr(error, "sqlite_errorname", "") == "SQLITE_CORRUPT" or "malformed" in str(error):
             raise StoreError(f"{path} is corrupt: SQLite cannot read it ({error})") from None
         if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB" or "not a database" in str(error):
-            raise StoreError(f"{path} is not a league store: not an SQLite database ({error})") from None
+            raise StoreError(f"{path} is not a {kind.noun} store: not an SQLite database ({error})") from None
         raise StoreError(f"{path} cannot be read: {error}") from None
     if problems != ["ok"]:
         raise StoreError(f"{path} is corrupt: SQLite's integrity check reports {'; '.join(problems[:3])}")
-    if meta.get("format") != STORE_FORMAT:
-        found = f"its format is {meta['format']!r}" if "format" in meta else "it has no league meta table"
-        raise StoreError(f"{path} is an SQLite database but not a league store ({found}, not {STORE_FORMAT!r})")
-    _check_version(path, meta.get("version"))
-    if not _TABLES <= tables:
-        raise StoreError(f"{path} is a damaged league store: tables {sorted(_TABLES - tables)} are missing")
+    if meta.get("format") != kind.format:
+        found = f"its format is {meta['format']!r}" if "format" in meta else f"it has no {kind.noun} meta table"
+        raise StoreError(f"{path} is an SQLite database but not a {kind.noun} store ({found}, not {kind.format!r})")
+    _check_version(path, meta.get("version"), kind)
+    if not kind.tables <= tables:
+        raise StoreError(f"{path} is a damaged {kind.noun} store: tables {sorted(kind.tables - tables)} are missing")
 
 
-def _check_version(path: Path, version: str | None) -> None:
+def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STORE) -> None:
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise StoreError(f"{path}: the league store's version {version!r} is not a number") from None
-    if number > STORE_VERSION:
+        raise StoreError(f"{path}: the {kind.noun} store's version {version!r} is not a number") from None
+    if number > kind.version:
         raise StoreError(f"{path} was written by a newer sc2arena (store version {number}; this one reads up to "
-                         f"{STORE_VERSION}): upgrade sc2arena to open it")
+                         f"{kind.version}): upgrade sc2arena to open it")
     if number < 1:
-        raise StoreError(f"{path}: the league store's version {number} is not a valid version")
+        raise StoreError(f"{path}: the {kind.noun} store's version {number} is not a valid version")
 
 
-def _take_lock(folder: Path) -> int:
-    """Hold `<folder>/league.lock` exclusively (returns its descriptor) and write this process's id into it."""
-    path = folder / LOCK_NAME
+def _take_lock(folder: Path, kind: StoreKind = LEAGUE_STORE) -> int:
+    """Hold the kind's lock file in `folder` exclusively (returns its descriptor) and write this process's id."""
+    path = folder / kind.lock_name
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -539,7 +559,7 @@ def _take_lock(folder: Path) -> int:
         holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
         os.close(descriptor)
         raise StoreError(f"{folder} is in use by another process (pid {holder}): "
-                         f"one process at a time may write a league (lock: {path})") from None
+                         f"one process at a time may write a {kind.noun} (lock: {path})") from None
     except BaseException:
         os.close(descriptor)
         raise

@@ -51,6 +51,14 @@ class BatchedAction:
         return BatchedAction(**fields)
 
     @staticmethod
+    def cat(actions: "list[BatchedAction]") -> "BatchedAction":
+        """One action of all the games of `actions`, in order (e.g. one-game actions made separately)."""
+        if not actions:
+            raise ValueError("BatchedAction.cat needs at least one action")
+        return BatchedAction(**{f.name: torch.cat([getattr(a, f.name) for a in actions])
+                                for f in dataclasses.fields(BatchedAction)})
+
+    @staticmethod
     def no_op(batch: int, device: torch.device | str = "cpu") -> "BatchedAction":
         return BatchedAction.make(int(FunctionId.no_op), batch=batch, device=device)
 

@@ -34,6 +34,7 @@ from agents.policies.base import Policy, load_policy, save_policy
 from arena.env import ArenaEnv, StepType
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv, player_view
+from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
 from arena.sim.state import State
 
@@ -109,8 +110,10 @@ class Progress:
         return sum(self.recent_scores) / len(self.recent_scores) if self.recent_scores else math.nan
 
 
-class _Seat:
-    """The environment as the learner sees it: one seat, [B] rewards, a fixed opponent in the other seat."""
+class Seat:
+    """The environment as the learner sees it: one seat, [B] rewards, an opponent in the other seat (`opponent`
+    may be replaced between episodes: the league does, match by match). `recorder`, when set, records the games
+    from the next `reset` on."""
 
     def __init__(self, config: TrainConfig, opponent: BatchedAgent | None):
         self.two_player = make_scenario(resolve_id(config.scenario)).spec.num_agents > 1
@@ -122,11 +125,15 @@ class _Seat:
             raise ValueError(f"{config.scenario} is a two-player scenario: give an opponent (e.g. bot:1, scripted)")
         self._opponent_obs: dict[str, torch.Tensor] | None = None
         self._first = torch.ones(config.num_envs, dtype=torch.bool, device=self.env.device)
+        self.recorder: ReplayRecorder | None = None
 
     def reset(self, seed: int) -> dict[str, torch.Tensor]:
         obs, _ = self.env.reset(seed=seed)
+        self._first = torch.ones_like(self._first)
         if self.opponent is not None:
             self.opponent.reset(self.env.num_envs)
+        if self.recorder is not None:
+            self.recorder.reset(self.env, obs)
         return self._own(obs)
 
     def _own(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -140,9 +147,13 @@ class _Seat:
         if self.two_player:
             other = self.opponent.act(self._opponent_obs, self._first)
             obs, reward, _, _, info = self.env.step([action, other])
+            if self.recorder is not None:
+                self.recorder.step(self.env, [action, other], obs, reward, info)
             self._first = info["step_type"] == int(StepType.FIRST)
             return self._own(obs), reward[:, 0], info["step_type"], info["outcome"].float()
         obs, reward, _, _, info = self.env.step(action)
+        if self.recorder is not None:
+            self.recorder.step(self.env, action, obs, reward, info)
         return obs, reward, info["step_type"], info["score"]
 
 
@@ -196,7 +207,7 @@ class Trainer:
         self.learner = Learner(config, policy, supervised=supervised)
         self.policy = policy
         self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy
-        self.seat = _Seat(config, opponent_agent(config))
+        self.seat = Seat(config, opponent_agent(config))
         self.progress = Progress()
         self.obs = self.seat.reset(config.seed)
         self._was_last = torch.zeros(config.num_envs, dtype=torch.bool, device=self.device)
@@ -337,4 +348,4 @@ def _write_json(path: Path, value: dict) -> None:
     os.replace(partial, path)
 
 
-__all__ = ["ALGORITHMS", "Progress", "Rollout", "TrainConfig", "Trainer", "opponent_agent"]
+__all__ = ["ALGORITHMS", "Progress", "Rollout", "Seat", "TrainConfig", "Trainer", "opponent_agent"]

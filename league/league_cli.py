@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -115,6 +116,7 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
               f"`arena league resume {run.folder}` continues]\n", flush=True)
 
     seconds = None if args.minutes is None else args.minutes * 60
+    _stop_on_signals()
     try:
         played = league.run(seconds=seconds, matches=args.matches, on_match=show)
     except KeyboardInterrupt:
@@ -127,6 +129,17 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
           file=sys.stderr)
     league.close()
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT, also when the shell started the league in the background) and SIGTERM stop the league
+    cleanly: the match in progress is dropped, everything committed stays."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def command_start(args: argparse.Namespace) -> int:

@@ -195,8 +195,13 @@ def test_a_league_killed_at_random_moments_resumes_with_nothing_lost(tmp_path):
         with _check_consistent(out) as store:
             steps = {n: p.steps for n, p in store.players().items() if p.learning}
         process = _league_process(["resume", str(out)])
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    deadline = time.monotonic() + 240
+    while _matches_in(out) <= committed[-1] and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)  # the resumed league is in its loop once it commits a match
+    time.sleep(rng.uniform(0.0, 3.0))
+    process.send_signal(signal.SIGTERM)  # a clean stop: the match in progress is dropped, the rest stays
+    assert process.wait(timeout=60) == 130
+    assert "stopped:" in process.stderr.read().decode()
     # a last resume plays two more matches to the end: training goes on from where the store says
     result = subprocess.run([sys.executable, "-m", "league.cli", "league", "resume", str(out), "--matches", "2",
                              "--quiet"], env={**os.environ, "OMP_NUM_THREADS": "1",

@@ -339,9 +339,10 @@ def run_ladder(store: LadderStore, settings: LadderSettings, *,
     """Play every pair of the ladder's players until each has its games (or a clear result); games are committed
     batch by batch, so an interrupted ladder loses at most the batch in progress. Returns the games played."""
     from agents.registry import agent_interface
+    from arena.interface.view import InterfaceFormat
 
     players = store.players()
-    interface = agent_interface([p.spec for p in players])
+    interface = agent_interface([p.spec for p in players]) or InterfaceFormat()
     scenario = store.scenario
     played = 0
     pairs = [(a, b) for i, a in enumerate(players) for b in players[i + 1:]]

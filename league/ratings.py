@@ -1,4 +1,5 @@
-"""Elo ratings: the win probability, a Bradley-Terry maximum-likelihood fit over a win matrix, the per-game update.
+"""Ratings: Elo (the win probability, a Bradley-Terry maximum-likelihood fit over a win matrix, its bootstrap
+intervals, the per-game update) and TrueSkill.
 
 Elo says P(A beats B) = 1 / (1 + 10^((R_B - R_A) / 400)) (league.md, "How strength is reported"). A fit over every
 result at once (a Bradley-Terry maximum-likelihood estimate, as open_spiel's `elo.py` computes) beats sequential
@@ -13,11 +14,17 @@ games accumulate: with the default single virtual game, a 75 % record over 400 g
 prior-free answer is 400 log10(3) = 190.8. Unlike open_spiel's smoothing (virtual games between every pair of
 players), its weight per player does not grow with the size of the league.
 
+`bootstrap_elo` puts an interval on each fitted rating by refitting on the games resampled with replacement.
+`trueskill_ratings` runs TrueSkill (Herbrich, Minka and Graepel 2006) through the `trueskill` package with every
+setting passed by name (DI-engine passes them by position into the wrong slots); its leaderboard value is
+mu - 3 sigma (`trueskill_rank_value`), not mu, which would rank a lucky newcomer above a proven player.
+
 No torch here (STYLE.md: the league's bookkeeping needs none).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -27,6 +34,18 @@ ELO_SCALE = 400.0
 """Elo points per factor of 10 in the odds of winning."""
 NATS_TO_ELO = ELO_SCALE / math.log(10.0)
 """Elo points per unit of natural-log strength (the fit works in natural logs)."""
+TRUESKILL_MU = 25.0
+"""TrueSkill's initial mean skill (Herbrich et al. 2006; the `trueskill` package's default)."""
+TRUESKILL_SIGMA = TRUESKILL_MU / 3.0
+"""TrueSkill's initial skill uncertainty: mu / 3."""
+TRUESKILL_BETA = TRUESKILL_MU / 6.0
+"""TrueSkill's performance noise, sigma / 2: the skill gap that wins about 76 % of games."""
+TRUESKILL_TAU = TRUESKILL_MU / 300.0
+"""TrueSkill's dynamics, sigma / 100: uncertainty added before each game, so skills can keep moving."""
+TRUESKILL_DRAW_PROBABILITY = 0.1
+"""TrueSkill's prior chance that two equal players draw (the `trueskill` package's default)."""
+CONSERVATIVE_SIGMAS = 3.0
+"""The leaderboard ranks by mu - 3 sigma: a skill the player exceeds with about 99.9 % probability."""
 
 
 def elo_probability(r_a: float, r_b: float) -> float:
@@ -162,3 +181,134 @@ def _maximize_likelihood(score: np.ndarray, played: np.ndarray, prior_games: flo
             size /= 2.0
         theta, value = candidate, candidate_value
     return theta
+
+
+def bootstrap_elo(names: Sequence[str], outcomes: Sequence[tuple[int, int, float]], *, samples: int = 200,
+                  confidence: float = 0.95, seed: int = 0, anchor: str | None = None, anchor_rating: float = 0.0,
+                  prior_games: float = 1.0) -> dict[str, tuple[float, float, float]]:
+    """Elo ratings with bootstrap intervals: the games resampled with replacement, `fit_elo` refitted on each sample.
+
+    Args:
+        names: the players.
+        outcomes: one (i, j, score of i) per game: indices into names and 1 for i's win, 0.5 a draw, 0 a loss.
+        samples: bootstrap resamples.
+        confidence: the intervals' coverage: (1 - confidence) / 2 of the resampled fits fall below low, as many
+            above high (percentile intervals).
+        seed: seeds the numpy Generator that draws the resamples, so the same seed gives the same intervals.
+        anchor: as `fit_elo` (applied to every resample too, so the anchor's own interval is a single point).
+        anchor_rating: as `fit_elo`.
+        prior_games: as `fit_elo`.
+
+    Returns:
+        Each name's (rating, low, high) in Elo points: the rating is `fit_elo` on all the games; the interval is
+        widened to contain it where the percentiles miss it (a skewed resampling distribution, as a player who won
+        all of few games has), so a report never shows a rating outside its own interval.
+
+    Raises:
+        ValueError: bad outcomes (indices out of range, a player against itself, scores outside [0, 1]), samples
+            below 1, confidence outside (0, 1), or what `fit_elo` refuses.
+    """
+    first, second, score = _checked_outcomes(len(names), outcomes)
+    if samples < 1 or not 0.0 < confidence < 1.0:
+        raise ValueError(f"need samples >= 1 and 0 < confidence < 1, got {samples} and {confidence}")
+    fit = functools.partial(_fit_counts, names, first, second, score, anchor=anchor, anchor_rating=anchor_rating,
+                            prior_games=prior_games)
+    point = fit(np.ones(len(score)))
+    rng = np.random.default_rng(seed)
+    resampled = np.array([fit(np.bincount(rng.integers(0, len(score), len(score)), minlength=len(score)))
+                          for _ in range(samples)]) if len(score) else np.tile(point, (samples, 1))
+    low, high = np.percentile(resampled, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)], axis=0)
+    low, high = np.minimum(low, point), np.maximum(high, point)
+    return {name: (float(point[k]), float(low[k]), float(high[k])) for k, name in enumerate(names)}
+
+
+def _checked_outcomes(n: int, outcomes: Sequence[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """outcomes as arrays (first player, second player, first's score) after checking them against n players."""
+    try:
+        table = np.array(outcomes, dtype=np.float64).reshape(-1, 3)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"outcomes must be (i, j, score of i) triples ({error})") from None
+    first, second, score = table.T
+    indices = np.concatenate([first, second])
+    if not np.isfinite(table).all() or (indices != np.round(indices)).any() or (indices < 0).any() or \
+            (indices >= n).any():
+        raise ValueError(f"outcomes must name players by their index in names (0 to {n - 1})")
+    if (first == second).any():
+        raise ValueError("a game needs two different players (outcomes hold a player against itself)")
+    if (score < 0.0).any() or (score > 1.0).any():
+        raise ValueError("scores must lie in [0, 1] (1 win, 0.5 draw, 0 loss)")
+    return first.astype(np.int64), second.astype(np.int64), score
+
+
+def _fit_counts(names: Sequence[str], first: np.ndarray, second: np.ndarray, score: np.ndarray, counts: np.ndarray, *,
+                anchor: str | None, anchor_rating: float, prior_games: float) -> np.ndarray:
+    """`fit_elo` on the games weighted by counts (how often the resample drew each), as an array in names' order."""
+    n = len(names)
+    wins = (np.bincount(first * n + second, weights=counts * score, minlength=n * n)
+            + np.bincount(second * n + first, weights=counts * (1.0 - score), minlength=n * n)).reshape(n, n)
+    ratings = fit_elo(names, wins, wins + wins.T, anchor=anchor, anchor_rating=anchor_rating,
+                      prior_games=prior_games)
+    return np.array([ratings[name] for name in names])
+
+
+def trueskill_environment(*, mu: float = TRUESKILL_MU, sigma: float = TRUESKILL_SIGMA, beta: float = TRUESKILL_BETA,
+                          tau: float = TRUESKILL_TAU, draw_probability: float = TRUESKILL_DRAW_PROBABILITY):
+    """A `trueskill.TrueSkill` environment with every setting passed by name (the module docstring says why).
+
+    Returns:
+        The environment, on the package's pure-Python Gaussian functions (backend=None), no global state touched.
+
+    Raises:
+        ValueError: a non-positive mu, sigma or beta, a negative tau, or a draw probability outside [0, 1).
+    """
+    import trueskill  # only the TrueSkill functions need the package
+
+    if not (mu > 0.0 and sigma > 0.0 and beta > 0.0 and tau >= 0.0 and 0.0 <= draw_probability < 1.0):
+        raise ValueError(f"TrueSkill needs mu, sigma, beta > 0, tau >= 0 and 0 <= draw_probability < 1, got "
+                         f"mu={mu}, sigma={sigma}, beta={beta}, tau={tau}, draw_probability={draw_probability}")
+    return trueskill.TrueSkill(mu=mu, sigma=sigma, beta=beta, tau=tau, draw_probability=draw_probability,
+                               backend=None)
+
+
+def trueskill_ratings(names: Sequence[str], games: Sequence[tuple[int, int, float]], *, mu: float = TRUESKILL_MU,
+                      sigma: float = TRUESKILL_SIGMA, beta: float = TRUESKILL_BETA, tau: float = TRUESKILL_TAU,
+                      draw_probability: float = TRUESKILL_DRAW_PROBABILITY) -> dict[str, tuple[float, float]]:
+    """TrueSkill ratings after the games, processed one by one in the given order (TrueSkill is sequential).
+
+    Args:
+        names: the players.
+        games: one (i, j, score of i) per game, as `bootstrap_elo` takes, the score exactly 1 (i won), 0.5 (a draw)
+            or 0 (j won): TrueSkill knows no partial results.
+        mu: every player's initial mean skill.
+        sigma: every player's initial skill uncertainty.
+        beta: the performance noise.
+        tau: the uncertainty added before each game.
+        draw_probability: the prior chance of a draw between equal players; must be positive if a game is drawn.
+
+    Returns:
+        Each name's (mu, sigma); rank by `trueskill_rank_value(mu, sigma)`.
+
+    Raises:
+        ValueError: bad games (as `bootstrap_elo`, or a score other than 1, 0.5 or 0), a draw with
+            draw_probability 0, or a setting `trueskill_environment` refuses.
+    """
+    first, second, score = _checked_outcomes(len(names), games)
+    if not np.isin(score, (0.0, 0.5, 1.0)).all():
+        raise ValueError("TrueSkill needs whole results: every score must be 1 (win), 0.5 (draw) or 0 (loss)")
+    if draw_probability == 0.0 and (score == 0.5).any():
+        raise ValueError("a game is drawn but draw_probability is 0: TrueSkill cannot rate an impossible draw")
+    import trueskill
+
+    env = trueskill_environment(mu=mu, sigma=sigma, beta=beta, tau=tau, draw_probability=draw_probability)
+    ratings = [env.create_rating() for _ in names]
+    for i, j, s in zip(first.tolist(), second.tolist(), score.tolist()):
+        winner, loser = (j, i) if s == 0.0 else (i, j)
+        # the package's function with our environment: the method env.rate_1vs1 is deprecated since trueskill 0.4
+        ratings[winner], ratings[loser] = trueskill.rate_1vs1(ratings[winner], ratings[loser], drawn=s == 0.5,
+                                                              env=env)
+    return {name: (float(r.mu), float(r.sigma)) for name, r in zip(names, ratings)}
+
+
+def trueskill_rank_value(mu: float, sigma: float) -> float:
+    """The TrueSkill leaderboard value, mu - 3 sigma: rank by this, not by mu (league.md)."""
+    return mu - CONSERVATIVE_SIGMAS * sigma

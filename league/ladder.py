@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from league.store import (StoreError, StoreKind, _check_database, _connect_read_write, _release_lock, _take_lock)
+from league.store import (LockedDatabase, StoreError, StoreKind, _check_database, _connect_read_write, _release_lock,
+                          _take_lock)
 
 LADDER_FORMAT = "sc2arena-ladder"
 LADDER_VERSION = 1
@@ -136,15 +137,11 @@ def parse_players(specs: Sequence[str]) -> list[LadderPlayer]:
     return players
 
 
-class LadderStore:
+class LadderStore(LockedDatabase):
     """A ladder's SQLite store (module docstring). `create` refuses a folder that holds one; `open` checks the file
     and never writes to one it rejects; one process writes at a time (a lock file)."""
 
-    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None):
-        self.folder = folder
-        self.path = folder / LADDER_DATABASE
-        self._connection = connection
-        self._lock = lock
+    database_name = LADDER_DATABASE
 
     @staticmethod
     def create(folder: str | Path, *, scenario: str) -> "LadderStore":
@@ -185,31 +182,17 @@ class LadderStore:
         lock = _take_lock(folder, LADDER_STORE)
         return LadderStore(folder, _connect_read_write(path), lock)
 
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if self._lock is not None:
-            _release_lock(self._lock)
-            self._lock = None
-
-    def __enter__(self) -> "LadderStore":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     @property
     def scenario(self) -> str:
-        return self._connection.execute("SELECT value FROM meta WHERE key = 'scenario'").fetchone()[0]
+        return self._query("SELECT value FROM meta WHERE key = 'scenario'")[0][0]
 
     @property
     def created_at(self) -> float:
-        return float(self._connection.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()[0])
+        return float(self._query("SELECT value FROM meta WHERE key = 'created_at'")[0][0])
 
     def players(self) -> list[LadderPlayer]:
-        rows = self._connection.execute(
-            "SELECT name, spec, kind, league_steps, parent, league FROM players ORDER BY added_at, rowid").fetchall()
+        rows = self._query(
+            "SELECT name, spec, kind, league_steps, parent, league FROM players ORDER BY added_at, rowid")
         return [LadderPlayer(*row) for row in rows]
 
     def add_players(self, players: Sequence[LadderPlayer]) -> list[LadderPlayer]:
@@ -223,28 +206,30 @@ class LadderStore:
                                      f"{known[player.name].spec}, not {player.spec}")
                 continue
             new.append(player)
-        with _transaction(self._connection):
+        connection = self._live_connection()
+        with _transaction(connection):
             for player in new:
-                self._connection.execute(
+                connection.execute(
                     "INSERT INTO players (name, spec, kind, league_steps, parent, league, added_at) VALUES "
                     "(?, ?, ?, ?, ?, ?, ?)", (*dataclasses.astuple(player), time.time()))
         return new
 
     def add_games(self, games: Sequence[GameRecord]) -> None:
         """Record games, all or none."""
-        with _transaction(self._connection):
+        connection = self._live_connection()
+        with _transaction(connection):
             now = time.time()
-            self._connection.executemany(
+            connection.executemany(
                 "INSERT INTO games (player_1, player_2, score_1, seed, time) VALUES (?, ?, ?, ?, ?)",
                 [(g.player_1, g.player_2, g.score_1, g.seed, now) for g in games])
 
     def games(self) -> list[GameRecord]:
-        rows = self._connection.execute("SELECT player_1, player_2, score_1, seed FROM games ORDER BY id").fetchall()
+        rows = self._query("SELECT player_1, player_2, score_1, seed FROM games ORDER BY id")
         return [GameRecord(*row) for row in rows]
 
     def next_seed(self) -> int:
-        row = self._connection.execute("SELECT MAX(seed) FROM games").fetchone()
-        return 0 if row[0] is None else int(row[0]) + 1
+        (last,), = self._query("SELECT MAX(seed) FROM games")
+        return 0 if last is None else int(last) + 1
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator, Self
 
 from league.files import atomic_path, fsync_folder, write_bytes_atomic
 from league.players import Outcome, Player, Role
@@ -266,13 +266,64 @@ class Transaction:
         self._execute("INSERT OR REPLACE INTO stats (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
 
-class LeagueStore:
-    """A league's folder: its database, its lock and its checkpoint folder. Make one with `create` or `open`."""
+class LockedDatabase:
+    """An open store in a folder: its SQLite connection and, when it may write, the lock file that makes this process
+    the store's only writer (None: opened read-only). Closing releases both; closing twice is harmless."""
+
+    database_name: ClassVar[str]
+    """The database file's name inside the folder."""
 
     def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None) -> None:
         self._folder = folder
         self._connection: sqlite3.Connection | None = connection
         self._lock = lock
+
+    def close(self) -> None:
+        """Close the database and release the lock (closing twice is harmless)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._lock is not None:
+            _release_lock(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def folder(self) -> Path:
+        """The store's folder."""
+        return self._folder
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._folder / self.database_name
+
+    @property
+    def read_only(self) -> bool:
+        """Opened with `read_only=True`: no lock, no writes."""
+        return self._lock is None
+
+    def _live_connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._connection
+
+    def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        return self._live_connection().execute(sql, parameters).fetchall()
+
+
+class LeagueStore(LockedDatabase):
+    """A league's folder: its database, its lock and its checkpoint folder. Make one with `create` or `open`."""
+
+    database_name = DATABASE_NAME
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None) -> None:
+        super().__init__(folder, connection, lock)
         self._in_transaction = False
 
 
@@ -353,41 +404,11 @@ class LeagueStore:
             _release_lock(lock)
             raise
 
-    def close(self) -> None:
-        """Close the database and release the lock (closing twice is harmless)."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if self._lock is not None:
-            _release_lock(self._lock)
-            self._lock = None
-
-    def __enter__(self) -> LeagueStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-    @property
-    def folder(self) -> Path:
-        """The league's folder."""
-        return self._folder
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self._folder / DATABASE_NAME
 
     @property
     def checkpoint_folder(self) -> Path:
         """Where the league saves players' weights (through `atomic_path`)."""
         return self._folder / CHECKPOINT_FOLDER_NAME
-
-    @property
-    def read_only(self) -> bool:
-        """Opened with `read_only=True`: no lock, no writes."""
-        return self._lock is None
 
 
     @contextlib.contextmanager
@@ -466,14 +487,6 @@ class LeagueStore:
         """The batch number for the next games played together: one above the last recorded, 0 in a new league."""
         return int(self._query("SELECT COALESCE(MAX(batch) + 1, 0) FROM matches")[0][0])
 
-
-    def _live_connection(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise StoreError(f"{self.path}: the store is closed")
-        return self._connection
-
-    def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
-        return self._live_connection().execute(sql, parameters).fetchall()
 
     def _meta(self, key: str) -> str:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))

@@ -22,9 +22,6 @@ from arena.replay.format import (ACTION_FIELDS, FORMAT_NAME, FORMAT_VERSION, HP_
                                  Replay, write_replay)
 from arena.replay.server import ReplayCatalog, ReplayServer, function_table, serve_replays
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # The synthetic game: two players on a 64 x 64 map, six frames, a neutral mineral field.
 MARINE, SCV, ZEALOT, COMMAND_CENTER, MINERAL_FIELD = 1, 3, 10, 14, 26
@@ -267,19 +264,7 @@ def test_function_table_names_unknown_ids_and_skips_padding():
 
 
 # ---- the page in a real browser ----
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed: pip install playwright (no `playwright install` needed)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+# (the `browser` fixture: tests/conftest.py)
 
 
 class PageWatch:

@@ -22,9 +22,6 @@ import pytest
 from league.ladder_report import (NAME_CHARS, nice_ticks, payoff_colour, render_html, render_text, truncate,
                                   write_html)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 EVIL = "<script>alert(1)</script>"
 LONG = "policy:runs/an/extremely/long/path/to/a/saved/policy/checkpoint_000123456.safetensors"
@@ -325,19 +322,7 @@ def test_write_html_replaces_the_file_and_leaves_no_temporary_files(tmp_path: Pa
 
 
 # ---- the page in a real browser -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed: pip install playwright (no `playwright install` needed)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+# (the `browser` fixture: tests/conftest.py)
 
 
 @pytest.mark.parametrize("name", ["five", "seventy"])

@@ -9,6 +9,7 @@ seat is refilled match by match, one `Learner` per learning player.
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import dataclasses
 import json
@@ -17,11 +18,12 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from agents.learn.learner import Learner, collect
+from agents.learn.learner import Learner, Rollout, collect
 from agents.learn.trainer import Seat
 from agents.policies.base import Policy, PolicyAgent, load_policy, save_policy
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
@@ -70,7 +72,35 @@ class MatchReport:
 
 
 class Executor(abc.ABC):
-    """What the league needs done; implementations decide where."""
+    """What the league needs done; implementations decide where.
+
+    The league keeps up to `capacity` matches in flight, each with a different home player: it `submit`s jobs and
+    takes their reports from `next_report` as they finish. The default plays each submitted job when its report is
+    asked for (one at a time, in order); a distributed executor plays them concurrently.
+    """
+
+    capacity: int = 1
+    """How many matches can be played at once."""
+
+    def submit(self, job: MatchJob) -> None:
+        """Start the match (the home player must not be in another match in flight)."""
+        self._queued().append(job)
+
+    def next_report(self) -> MatchReport:
+        """The report of a submitted match that has finished (waiting for one)."""
+        queued = self._queued()
+        if not queued:
+            raise RuntimeError("no match is in flight")
+        return self.play(queued.pop(0))
+
+    def cancel_all(self) -> None:
+        """Drop every match in flight (their home learners keep what they learned: the league reloads them)."""
+        self._queued().clear()
+
+    def _queued(self) -> list[MatchJob]:
+        if "_queue" not in self.__dict__:
+            self._queue: list[MatchJob] = []
+        return self._queue
 
     @abc.abstractmethod
     def load_learner(self, name: str, checkpoint: Path | None) -> None:
@@ -92,28 +122,61 @@ class Executor(abc.ABC):
         """Release what the executor holds."""
 
 
-def save_learner_folder(learner: Learner, folder: Path) -> None:
-    """policy.safetensors/.json + learner.safetensors/.json into `folder`, written beside it and renamed into place."""
+@dataclasses.dataclass
+class LearnerState:
+    """Everything a learner's checkpoint folder holds, as tensors and JSON data (what travels between processes)."""
+
+    parameters: dict[str, torch.Tensor]
+    """The policy's state dict."""
+    tensors: dict[str, torch.Tensor]
+    """The optimizer's state and the random generator (`Learner.state_tensors`)."""
+    meta: dict
+
+    @staticmethod
+    def of(learner: Learner) -> "LearnerState":
+        tensors, meta = learner.state_tensors()
+        return LearnerState({k: v.detach().cpu().clone() for k, v in learner.policy.state_dict().items()},
+                            {k: v.cpu() for k, v in tensors.items()}, meta)
+
+    def apply(self, learner: Learner) -> None:
+        learner.policy.load_state_dict(self.parameters)
+        learner.load_state({k: v.to(learner.device) for k, v in self.tensors.items()}, self.meta)
+
+
+def write_learner_folder(state: LearnerState, policy: Policy, folder: Path) -> None:
+    """policy.safetensors/.json + learner.safetensors/.json into `folder`, written beside it and renamed into place.
+    `policy` is any policy of the learner's architecture (its weights are replaced by the state's)."""
     partial = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    save_policy(learner.policy, partial / "policy")
-    tensors, meta = learner.state_tensors()
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial / "learner.safetensors"))
-    (partial / "learner.json").write_text(json.dumps({"version": LEARNER_STATE_VERSION, **meta}))
+    policy.load_state_dict(state.parameters)
+    save_policy(policy, partial / "policy")
+    save_file({k: v.contiguous() for k, v in state.tensors.items()}, str(partial / "learner.safetensors"))
+    (partial / "learner.json").write_text(json.dumps({"version": LEARNER_STATE_VERSION, **state.meta}))
     for path in partial.iterdir():
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     os.replace(partial, folder)
 
 
-def load_learner_folder(learner: Learner, folder: Path) -> None:
-    """The inverse of `save_learner_folder` (nothing is unpickled)."""
+def read_learner_folder(folder: Path) -> LearnerState:
+    """The inverse of `write_learner_folder`, on the CPU (nothing is unpickled)."""
     meta = json.loads((folder / "learner.json").read_text())
     if meta.get("version", 0) > LEARNER_STATE_VERSION:
         raise ValueError(f"{folder}: learner state version {meta['version']} is newer than this arena reads")
-    learner.policy.load_state_dict(load_policy(folder / "policy", device=learner.device).state_dict())
-    learner.load_state(load_file(str(folder / "learner.safetensors"), device=str(learner.device)), meta)
+    meta.pop("version", None)
+    parameters = load_policy(folder / "policy", device="cpu").state_dict()
+    return LearnerState(parameters, load_file(str(folder / "learner.safetensors"), device="cpu"), meta)
+
+
+def save_learner_folder(learner: Learner, folder: Path) -> None:
+    """A learner's checkpoint folder (`write_learner_folder`)."""
+    write_learner_folder(LearnerState.of(learner), learner.policy, folder)
+
+
+def load_learner_folder(learner: Learner, folder: Path) -> None:
+    """Put a checkpoint folder's weights, optimizer and generator into `learner`."""
+    read_learner_folder(folder).apply(learner)
 
 
 class LocalExecutor(Executor):
@@ -158,37 +221,48 @@ class LocalExecutor(Executor):
         return self._frozen[job.away_checkpoint]
 
     def play(self, job: MatchJob) -> MatchReport:
-        start = time.perf_counter()
         learner, seat = self.learners[job.home], self._seat()
-        seat.opponent = PolicyAgent(self._away_policy(job), seed=job.seed + 1)
-        recorder = _recorder(self.folder, job) if job.record else None
-        seat.recorder = recorder
-        obs = seat.reset(job.seed)
-        was_last = torch.zeros(seat.env.num_envs, dtype=torch.bool, device=learner.device)
-        active = torch.ones_like(was_last)
-        outcomes: dict[int, Outcome] = {}
-        totals: dict[str, float] = {}
-        steps = updates = 0
-        cfg = learner.config
+        recorder = _recorder(self.folder / "replays", job) if job.record else None
+        return play_and_learn(seat, job, learner.policy, self._away_policy(job), learner.learn, learner.generator,
+                              unroll=learner.config.unroll, gamma=learner.config.gamma, autocast=learner.autocast,
+                              recorder=recorder)
+
+
+def play_and_learn(seat: Seat, job: MatchJob, policy: Policy, away: Policy, learn: Callable[[Rollout], dict],
+                   generator: torch.Generator, *, unroll: int, gamma: float, autocast=contextlib.nullcontext,
+                   recorder: ReplayRecorder | None = None) -> MatchReport:
+    """Play every game of the match once (home: `policy`, sampling with `generator`; away: `away`), giving each
+    unroll to `learn` (which updates `policy`) as soon as it is collected."""
+    start = time.perf_counter()
+    seat.opponent = PolicyAgent(away, seed=job.seed + 1)
+    seat.recorder = recorder
+    obs = seat.reset(job.seed)
+    device = next(policy.parameters()).device
+    was_last = torch.zeros(seat.env.num_envs, dtype=torch.bool, device=device)
+    active = torch.ones_like(was_last)
+    outcomes: dict[int, Outcome] = {}
+    totals: dict[str, float] = {}
+    steps = updates = 0
+    try:
         while bool(active.any()):
-            collected = collect(learner.policy, seat.step, obs, was_last, unroll=cfg.unroll, gamma=cfg.gamma,
-                                generator=learner.generator, active=active, once=True, autocast=learner.autocast)
+            collected = collect(policy, seat.step, obs, was_last, unroll=unroll, gamma=gamma,
+                                generator=generator, active=active, once=True, autocast=autocast)
             obs, was_last, active = collected.obs, collected.was_last, collected.active
             for t, game in collected.ended.nonzero().tolist():
                 outcomes[game] = Outcome.from_reward(float(collected.results[t, game]))
             valid = int(collected.rollout.valid.sum())
             if valid:
-                for key, value in learner.learn(collected.rollout).items():
+                for key, value in learn(collected.rollout).items():
                     totals[key] = totals.get(key, 0.0) + value
                 steps += valid
                 updates += 1
+    finally:
         seat.recorder = None
-        replays = _replays_by_game(recorder, job.seed)
-        games = tuple(GameResult(outcome=outcomes[g], seed=job.seed + g, replay=replays.get(g))
-                      for g in sorted(outcomes))
-        return MatchReport(job=job, games=games, agent_steps=steps, updates=updates,
-                           stats={k: v / max(updates, 1) for k, v in totals.items()},
-                           seconds=time.perf_counter() - start)
+    replays = _replays_by_game(recorder, job.seed)
+    games = tuple(GameResult(outcome=outcomes[g], seed=job.seed + g, replay=replays.get(g)) for g in sorted(outcomes))
+    return MatchReport(job=job, games=games, agent_steps=steps, updates=updates,
+                       stats={k: v / max(updates, 1) for k, v in totals.items()},
+                       seconds=time.perf_counter() - start)
 
 
 def _make_seat(config: LeagueConfig) -> Seat:
@@ -200,8 +274,8 @@ def _make_seat(config: LeagueConfig) -> Seat:
 
 
 def _recorder(folder: Path, job: MatchJob) -> ReplayRecorder:
-    """Keeps every fourth game of a recorded match, named `<home>-vs-<away>-seed<game seed>.replay.npz`."""
-    return ReplayRecorder(folder / "replays", [job.home, job.away], sampling=ReplaySampling(every=4),
+    """Keeps every fourth game of a recorded match in `folder`, named `<home>-vs-<away>-seed<game seed>.replay.npz`."""
+    return ReplayRecorder(folder, [job.home, job.away], sampling=ReplaySampling(every=4),
                           prefix=f"{job.home}-vs-{job.away}")
 
 

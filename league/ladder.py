@@ -319,27 +319,73 @@ def make_ladder_agent(player: LadderPlayer, scenario: str, seed: int, interface)
     return make_agent(player.spec, scenario, seed=seed)
 
 
-def run_ladder(store: LadderStore, settings: LadderSettings, *,
-               on_pair: Callable[[LadderPlayer, LadderPlayer, int, int], None] | None = None) -> int:
-    """Play every pair of the ladder's players until each has its games (or a clear result); games are committed
-    batch by batch, so an interrupted ladder loses at most the batch in progress. Returns the games played."""
+class LocalPairs:
+    """Plays a ladder's batches in this process, one at a time (`run_ladder`'s default; league.ray_executor's
+    `RayPairs` plays them on Ray workers, several at once)."""
+
+    capacity = 1
+
+    def __init__(self, scenario: str, interface, device: str):
+        self.scenario, self.interface, self.device = scenario, interface, device
+        self._queue: list[tuple[LadderPlayer, LadderPlayer, int, int]] = []
+
+    def submit(self, first: LadderPlayer, second: LadderPlayer, count: int, seed: int) -> None:
+        self._queue.append((first, second, count, seed))
+
+    def next_games(self) -> list[GameRecord]:
+        first, second, count, seed = self._queue.pop(0)
+        return play_pair(self.scenario, first, second, count, seed,
+                         lambda p, s: make_ladder_agent(p, self.scenario, s, self.interface), self.interface,
+                         self.device)
+
+    def close(self) -> None:
+        self._queue.clear()
+
+
+def ladder_interface(players: Sequence[LadderPlayer]):
+    """The interface every player of the ladder can play with (its policies' screen size), else the default."""
     from agents.registry import agent_interface
     from arena.interface.view import InterfaceFormat
 
+    return agent_interface([p.spec for p in players]) or InterfaceFormat()
+
+
+def run_ladder(store: LadderStore, settings: LadderSettings, *,
+               on_pair: Callable[[LadderPlayer, LadderPlayer, int, int], None] | None = None,
+               pairs_player=None) -> int:
+    """Play every pair of the ladder's players until each has its games (or a clear result); games are committed
+    batch by batch, so an interrupted ladder loses at most the batches in progress. `pairs_player` plays the
+    batches (default `LocalPairs`; up to its `capacity` pairs at once). `on_pair(a, b, pairs done, pairs)` follows
+    every batch. Returns the games played."""
     players = store.players()
-    interface = agent_interface([p.spec for p in players]) or InterfaceFormat()
     scenario = store.scenario
-    played = 0
+    pool = pairs_player or LocalPairs(scenario, ladder_interface(players), settings.device)
     pairs = [(a, b) for i, a in enumerate(players) for b in players[i + 1:]]
-    for index, (a, b) in enumerate(pairs):
-        while (count := games_to_play(store.games(), a.name, b.name, settings)) > 0:
-            games = play_pair(scenario, a, b, count, store.next_seed() + settings.seed * 1_000_000,
-                              lambda p, s: make_ladder_agent(p, scenario, s, interface), interface, settings.device)
-            store.add_games(games)
-            played += len(games)
-            if on_pair is not None:
-                on_pair(a, b, index, len(pairs))
-    return played
+    games, played, seed = store.games(), 0, store.next_seed() + settings.seed * 1_000_000
+    in_flight: list[tuple[LadderPlayer, LadderPlayer]] = []
+
+    def finished() -> int:
+        return sum(games_to_play(games, a.name, b.name, settings) == 0 for a, b in pairs)
+
+    while True:
+        for a, b in pairs:
+            if len(in_flight) >= pool.capacity:
+                break
+            count = 0 if (a, b) in in_flight else games_to_play(games, a.name, b.name, settings)
+            if count > 0:
+                pool.submit(a, b, count, seed)
+                in_flight.append((a, b))
+                seed += count
+        if not in_flight:
+            return played
+        records = pool.next_games()
+        pair = next(p for p in in_flight if {p[0].name, p[1].name} == {records[0].player_1, records[0].player_2})
+        in_flight.remove(pair)
+        store.add_games(records)
+        games += records
+        played += len(records)
+        if on_pair is not None:
+            on_pair(pair[0], pair[1], finished(), len(pairs))
 
 
 # -- the report ------------------------------------------------------------------------------------------------

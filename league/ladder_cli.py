@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from league.league_cli import add_ray_options
 from league.store import StoreError
 
 DEFAULT_FOLDER = "runs/ladder"
@@ -45,6 +46,19 @@ def _write_reports(store, args: argparse.Namespace) -> dict:
     return report
 
 
+def _pairs_player(args: argparse.Namespace, store):
+    """None (play in this process), or with --ray the Ray workers that play the pairs' batches."""
+    if args.ray is None:
+        return None
+    from league.ladder import ladder_interface
+    from league.league_cli import LOCAL_RAY
+    from league.ray_executor import RayPairs, RaySettings
+
+    settings = RaySettings(address=None if args.ray == LOCAL_RAY else args.ray, workers=args.ray_workers,
+                           worker_gpus=args.worker_gpus)
+    return RayPairs(store.scenario, ladder_interface(store.players()), settings)
+
+
 def command_run(args: argparse.Namespace) -> int:
     from league.ladder import LadderSettings, LadderStore, parse_players, run_ladder
 
@@ -79,15 +93,20 @@ def command_run(args: argparse.Namespace) -> int:
                 bar.n = index
                 bar.set_postfix_str(f"{a.name} vs {b.name}", refresh=True)
 
+            pairs_player = None
             try:
-                played = run_ladder(store, settings, on_pair=on_pair)
+                pairs_player = _pairs_player(args, store)
+                played = run_ladder(store, settings, on_pair=on_pair, pairs_player=pairs_player)
             except KeyboardInterrupt:
                 print(f"\nstopped: the games played so far are in {folder}; run the same command to go on",
                       file=sys.stderr)
                 return 130
-            except ValueError as error:
+            except (ValueError, RuntimeError, OSError) as error:
                 print(f"arena ladder run: {error}", file=sys.stderr)
                 return 2
+            finally:
+                if pairs_player is not None:
+                    pairs_player.close()
             bar.n = pairs
             bar.refresh()
         print(f"played {played} games", file=sys.stderr)
@@ -127,6 +146,7 @@ def add_ladder_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="cpu")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_ray_options(run, "ladder's games")
     report = commands.add_parser("report", help="ratings and the HTML report of a ladder")
     report.add_argument("folder")
     report.add_argument("-o", "--output", default=None, help="the HTML file (default DIR/report.html)")

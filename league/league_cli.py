@@ -142,6 +142,34 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+LOCAL_RAY = "local"
+
+
+def _executor_maker(args: argparse.Namespace):
+    """The local executor, or with --ray the Ray executor (league.ray_executor) on the given cluster."""
+    from league.executor import LocalExecutor
+
+    if args.ray is None:
+        return LocalExecutor
+    import functools
+
+    from league.ray_executor import RayExecutor, RaySettings, require_ray
+
+    require_ray()
+    settings = RaySettings(address=None if args.ray == LOCAL_RAY else args.ray, workers=args.ray_workers,
+                           worker_gpus=args.worker_gpus, learner_gpus=args.learner_gpus)
+    return functools.partial(RayExecutor, settings=settings)
+
+
+def add_ray_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
+                        help=f"run the {what} on Ray: a cluster's address (or 'auto'), or none to start a local Ray "
+                             f"(needs pip install -e \".[ray]\")")
+    parser.add_argument("--ray-workers", type=int, default=2, help="Ray rollout workers: matches at once (2)")
+    parser.add_argument("--worker-gpus", type=float, default=0.0, help="GPUs per Ray rollout worker (0)")
+    parser.add_argument("--learner-gpus", type=float, default=0.0, help="GPUs per Ray learner (0)")
+
+
 def command_start(args: argparse.Namespace) -> int:
     from league.runner import League
 
@@ -161,8 +189,8 @@ def command_start(args: argparse.Namespace) -> int:
               f"{size.main_agents}, main exploiters {size.main_exploiters}, league exploiters "
               f"{size.league_exploiters}; {config.games_per_match} games per match", file=sys.stderr)
     try:
-        league = League.create(folder, config)
-    except (StoreError, ValueError, OSError) as error:
+        league = League.create(folder, config, _executor_maker(args))
+    except (StoreError, ValueError, OSError, RuntimeError) as error:
         print(f"arena league start: {error}", file=sys.stderr)
         return 2
     return _run(league, args, "played")
@@ -172,8 +200,8 @@ def command_resume(args: argparse.Namespace) -> int:
     from league.runner import League
 
     try:
-        league = League.open(args.folder)
-    except (StoreError, ConfigError, ValueError, OSError) as error:
+        league = League.open(args.folder, _executor_maker(args))
+    except (StoreError, ConfigError, ValueError, OSError, RuntimeError) as error:
         print(f"arena league resume: {error}", file=sys.stderr)
         return 2
     if not args.quiet:
@@ -223,6 +251,7 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
                                                                         "in progress finishes); default: Ctrl-C")
         parser.add_argument("--matches", type=int, default=None, help="stop after this many matches")
         parser.add_argument("--quiet", action="store_true", help="no live table")
+        add_ray_options(parser, "league")
     status = commands.add_parser("status", help="a league's table (also while it runs)")
     status.add_argument("folder")
     status.add_argument("--json", action="store_true")

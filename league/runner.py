@@ -34,6 +34,8 @@ from league.ratings import fit_elo
 from league.store import EventKind, LeagueStore, MatchRecord
 
 INITIAL = "checkpoints/initial"
+MakeExecutor = Callable[[LeagueConfig, Path, Policy], Executor]
+"""(config, the league's folder, the initial policy) -> the executor that plays its matches."""
 SNAPSHOTS = "checkpoints/snapshots"
 
 
@@ -80,8 +82,9 @@ class League:
 
     # -- making and opening ------------------------------------------------------------------------------------
     @staticmethod
-    def create(folder: str | Path, config: LeagueConfig, executor: Executor | None = None) -> "League":
-        """A new league in `folder` (refused where a league exists: nothing there is touched)."""
+    def create(folder: str | Path, config: LeagueConfig, make_executor: MakeExecutor = LocalExecutor) -> "League":
+        """A new league in `folder` (refused where a league exists: nothing there is touched), its matches played
+        by `make_executor(config, folder, initial policy)`."""
         folder = Path(folder)
         store = LeagueStore.create(folder, config=config.to_dict())
         try:
@@ -102,10 +105,10 @@ class League:
         except BaseException:
             store.close()
             raise
-        return League(store, config, executor or LocalExecutor(config, folder, initial))
+        return League._with_executor(store, config, make_executor, initial)
 
     @staticmethod
-    def open(folder: str | Path, executor: Executor | None = None) -> "League":
+    def open(folder: str | Path, make_executor: MakeExecutor = LocalExecutor) -> "League":
         """The league in `folder`, as its last committed match left it (leftovers of a killed run are removed)."""
         folder = Path(folder)
         store = LeagueStore.open(folder)
@@ -116,7 +119,22 @@ class League:
         except BaseException:
             store.close()
             raise
-        return League(store, config, executor or LocalExecutor(config, folder, initial))
+        return League._with_executor(store, config, make_executor, initial)
+
+    @staticmethod
+    def _with_executor(store: LeagueStore, config: LeagueConfig, make_executor: MakeExecutor,
+                       initial: Policy) -> "League":
+        try:
+            executor = make_executor(config, store.folder, initial)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            return League(store, config, executor)
+        except BaseException:
+            executor.close()
+            store.close()
+            raise
 
     def close(self) -> None:
         self.executor.close()
@@ -131,14 +149,19 @@ class League:
     def learning_players(self) -> list[Player]:
         return [p for p in self.players.values() if p.learning]
 
-    def next_home(self) -> str:
-        """The learning player with the fewest steps (ties: the first by name), so all learn at the same pace."""
-        return min(self.learning_players(), key=lambda p: (p.steps, p.name)).name
+    def next_home(self, busy: frozenset[str] = frozenset()) -> str | None:
+        """The learning player with the fewest steps (ties: the first by name), so all learn at the same pace; only
+        players not in a match in flight (`busy`) count; None when every one is busy."""
+        free = [p for p in self.learning_players() if p.name not in busy]
+        return min(free, key=lambda p: (p.steps, p.name)).name if free else None
 
-    def next_job(self) -> MatchJob:
-        number = self.matches_played
+    def next_job(self, busy: frozenset[str] = frozenset()) -> MatchJob | None:
+        """The next match for a player not in `busy` (the homes of the matches in flight), or None."""
+        number = self.matches_played + len(busy)
         rng = random.Random(self.config.seed * 1_000_003 + number)
-        home = self.next_home()
+        home = self.next_home(busy)
+        if home is None:
+            return None
         match = choose_opponent(home, self.players, self.payoff, self.rules, rng, self.config.kind)
         away = self.players[match.away]
         record = self.config.replay_every > 0 and number % self.config.replay_every == 0
@@ -148,20 +171,44 @@ class League:
 
     def play_match(self) -> MatchSummary:
         """Play one match and commit it."""
-        job = self.next_job()
-        report = self.executor.play(job)
-        return self.commit(report)
+        return self.run_matches(matches=1)[0]
 
     def run(self, *, seconds: float | None = None, matches: int | None = None,
             on_match: Callable[["League", MatchSummary], None] | None = None) -> int:
         """Play matches until `seconds` have passed or `matches` were played (None: until interrupted)."""
-        start, played = time.monotonic(), 0
-        while (matches is None or played < matches) and (seconds is None or time.monotonic() - start < seconds):
-            summary = self.play_match()
-            played += 1
-            if on_match is not None:
-                on_match(self, summary)
-        return played
+        return len(self.run_matches(seconds=seconds, matches=matches, on_match=on_match))
+
+    def run_matches(self, *, seconds: float | None = None, matches: int | None = None,
+                    on_match: Callable[["League", MatchSummary], None] | None = None) -> list[MatchSummary]:
+        """`run`, returning what each committed match changed. Up to `executor.capacity` matches are in flight,
+        each for a different learning player; each is committed as it finishes. Once time is up, no new match
+        starts and those in flight are finished and committed. An exception (Ctrl-C) drops those in flight."""
+        start, done, in_flight = time.monotonic(), [], set()
+
+        def may_start() -> bool:
+            return ((matches is None or len(done) + len(in_flight) < matches)
+                    and (seconds is None or time.monotonic() - start < seconds))
+
+        try:
+            while True:
+                while len(in_flight) < self.executor.capacity and may_start():
+                    job = self.next_job(frozenset(in_flight))
+                    if job is None:
+                        break
+                    self.executor.submit(job)
+                    in_flight.add(job.home)
+                if not in_flight:
+                    return done
+                report = self.executor.next_report()
+                in_flight.discard(report.job.home)
+                summary = self.commit(report)
+                done.append(summary)
+                if on_match is not None:
+                    on_match(self, summary)
+        except BaseException:
+            if in_flight:
+                self.executor.cancel_all()
+            raise
 
     # -- committing a match ------------------------------------------------------------------------------------
     def commit(self, report: MatchReport) -> MatchSummary:

@@ -86,9 +86,14 @@ class League:
         """A new league in `folder` (refused where a league exists: nothing there is touched), its matches played
         by `make_executor(config, folder, initial policy)`."""
         folder = Path(folder)
-        store = LeagueStore.create(folder, config=config.to_dict())
+        initial = initial_policy(config)
+        executor = make_executor(config, folder, initial)  # first: an executor that cannot start leaves no league
         try:
-            initial = initial_policy(config)
+            store = LeagueStore.create(folder, config=config.to_dict())
+        except BaseException:
+            executor.close()
+            raise
+        try:
             target = folder / INITIAL
             if not target.exists():
                 partial = target.with_name(".initial.part")
@@ -103,9 +108,10 @@ class League:
                     tx.put_player(player)
                     tx.add_event(player.name, EventKind.CREATED, player.parent or "", 0)
         except BaseException:
+            executor.close()
             store.close()
             raise
-        return League._with_executor(store, config, make_executor, initial)
+        return League._attach(store, config, executor)
 
     @staticmethod
     def open(folder: str | Path, make_executor: MakeExecutor = LocalExecutor) -> "League":
@@ -129,6 +135,10 @@ class League:
         except BaseException:
             store.close()
             raise
+        return League._attach(store, config, executor)
+
+    @staticmethod
+    def _attach(store: LeagueStore, config: LeagueConfig, executor: Executor) -> "League":
         try:
             return League(store, config, executor)
         except BaseException:

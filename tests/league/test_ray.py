@@ -60,8 +60,8 @@ def test_matches_run_at_once_and_each_is_committed_once(local_ray, tmp_path):
         original = league.executor.submit
         league.executor.submit = lambda job: (homes.append((job.home, len(league.executor._in_flight))),
                                               original(job))[1]
-        summaries = league.run_matches(matches=3)
-        assert [s.match_number for s in summaries] == [1, 2, 3]
+        summaries = league.run_matches(matches=2)
+        assert [s.match_number for s in summaries] == [1, 2]
         assert any(in_flight == 1 for _, in_flight in homes)  # a second match started while one was in flight
         steps = {p.name: p.steps for p in league.players.values() if p.learning}
         assert sum(steps.values()) == sum(s.report.agent_steps for s in summaries)
@@ -69,7 +69,7 @@ def test_matches_run_at_once_and_each_is_committed_once(local_ray, tmp_path):
     finally:
         league.close()
     with _check_consistent(tmp_path / "lg") as store:
-        assert store.stat("matches") == 3 and len(store.matches()) == 3 * TINY["games_per_match"]
+        assert store.stat("matches") == 2 and len(store.matches()) == 2 * TINY["games_per_match"]
 
 
 def test_a_worker_killed_mid_match_is_replaced_and_the_match_played_again(local_ray, tmp_path):

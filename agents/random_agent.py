@@ -17,6 +17,17 @@ POINT_ARGUMENTS = {"screen": "feature_screen", "screen2": "feature_screen", "min
 """Point arguments and the observation whose size they take when it is there."""
 
 
+def uniform_available(available: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """[B, F] bool -> [B] one uniformly random True column per row (0 for a row without any).
+
+    Draws one number per row and finds the chosen column by a running count, which is many times cheaper than
+    torch.multinomial over the whole [B, F] mask (that draws an exponential per entry)."""
+    counts = available.sum(dim=1)
+    draw = torch.rand(counts.shape, generator=generator, device=available.device)
+    pick = (draw * counts).long().clamp(max=(counts - 1).clamp(min=0))
+    return (available.long().cumsum(dim=1) > pick[:, None]).int().argmax(dim=1)
+
+
 class RandomAgent(BatchedAgent):
     """Uniform over each game's available function ids, then uniform over every argument's values.
 
@@ -41,7 +52,7 @@ class RandomAgent(BatchedAgent):
         available = obs["available_actions"].bool()
         B, device = available.shape[0], available.device
         # Sampled on the CPU with the agent's generator, so the stream does not depend on the device.
-        function = torch.multinomial(available.cpu().float(), 1, generator=self.generator)[:, 0]
+        function = uniform_available(available.cpu(), self.generator)
         arguments = {}
         for field in dataclasses.fields(BatchedAction):
             if field.name in POINT_ARGUMENTS:

@@ -77,6 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import arena  # noqa: E402
 import arena.env  # noqa: E402
 import arena.sim.step  # noqa: E402
+from agents.random_agent import uniform_available  # noqa: E402
 from arena import BatchedAction, InterfaceFormat  # noqa: E402
 
 SMAX_SETTINGS = {"Skirmish3m-v1": "3m", "Skirmish2s3z-v1": "2s3z", "Skirmish27mVs30m-v1": "27m_vs_30m"}
@@ -160,13 +161,27 @@ class Row:
 # ---------------------------------------------------------------------------------------------------- memory
 
 
-def _limit_malloc_caching() -> None:
-    """Serve allocations of 64 KiB and more with mmap (returned to the OS on free), so RSS tracks live tensors."""
+def _set_malloc(mmap_threshold: int, trim_threshold: int) -> None:
+    """glibc's thresholds, then give the heap's free memory back to the OS (so the next cell's RSS growth counts
+    its own allocations, not reuse of this one's)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 64 * 1024)
-        libc.mallopt(m_trim_threshold, 128 * 1024)
+        libc.mallopt(m_mmap_threshold, mmap_threshold)
+        libc.mallopt(m_trim_threshold, trim_threshold)
+        libc.malloc_trim(0)
+
+
+def _malloc_tracks_live_memory() -> None:
+    """Serve allocations of 64 KiB and more with mmap (returned to the OS on free), so RSS tracks live tensors. Every
+    such allocation then maps and faults in fresh pages, which slows stepping down by about a third: memory is
+    measured while creating and warming up, and `_malloc_for_speed` is set before timing."""
+    _set_malloc(64 * 1024, 128 * 1024)
+
+
+def _malloc_for_speed() -> None:
+    """glibc's largest mmap threshold (32 MiB) and a large trim threshold: freed tensors' memory is reused."""
+    _set_malloc(32 * 1024 * 1024, 256 * 1024 * 1024)
 
 
 def _status_kb(field: str) -> int | None:
@@ -212,7 +227,7 @@ def random_actions(available: torch.Tensor, fmt: InterfaceFormat, gen: torch.Gen
     def ints(high: int, *shape: int) -> torch.Tensor:
         return torch.randint(0, high, (B,) + shape, generator=gen, device=device)
 
-    function = torch.multinomial(available.float(), 1, generator=gen).squeeze(1)
+    function = uniform_available(available.bool(), gen)
     return BatchedAction(function=function, screen=ints(S, 2), minimap=ints(M, 2), screen2=ints(S, 2),
                          queued=ints(2), select_point_act=ints(4), select_add=ints(2), control_group_act=ints(5),
                          control_group_id=ints(10), select_worker=ints(4))
@@ -231,9 +246,11 @@ def _sync(device: torch.device) -> None:
 def time_ours(scenario: str, interface: Interface, device: torch.device, batch: int, args: Args) -> Row:
     """Create, warm up and time one environment."""
     fmt = interface.format
+    _malloc_tracks_live_memory()
     memory = PeakMemory(device)
     memory.start()
-    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt)
+    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt,
+                     compile=args.compile)
     obs, _ = env.reset(seed=0)
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -247,13 +264,14 @@ def time_ours(scenario: str, interface: Interface, device: torch.device, batch: 
     for _ in range(args.warmup):
         obs, *_ = env.step(act(obs))
     _sync(device)
+    peak = memory.stop()
+    _malloc_for_speed()
     steps, start = 0, time.perf_counter()
     while keep_timing(steps, time.perf_counter() - start, args):
         obs, *_ = env.step(act(obs))
         steps += 1
     _sync(device)
     seconds = time.perf_counter() - start
-    peak = memory.stop()
     env.close()
     del env, obs
     return Row(scenario, interface.value, str(device), batch, steps, seconds,
@@ -400,7 +418,7 @@ def print_environment(args: Args) -> None:
                f"{args.steps} timed steps (more to fill {args.min_seconds:g} s, fewer past {args.cell_seconds:g} s) "
                f"per cell; compile: {args.compile}")
     print_line("# mem/game: peak RSS growth (CPU, VmHWM reset per cell) or torch.cuda.max_memory_allocated growth "
-               "(CUDA) while creating, warming up and timing the env, / B")
+               "(CUDA) while creating and warming up the env (timing runs after, with malloc left free to reuse memory), / B")
 
 
 # ---------------------------------------------------------------------------------------------------- profile
@@ -466,7 +484,8 @@ def instrumented(env: arena.ArenaEnv, timer: PassTimer):
 def profile_step(scenario: str, batch: int, device: torch.device, args: Args) -> None:
     """Per-pass self times of env.step, then the top torch operators."""
     fmt = Interface.RAW.format
-    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt)
+    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt,
+                     compile=args.compile)
     obs, _ = env.reset(seed=0)
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -498,11 +517,10 @@ def profile_step(scenario: str, batch: int, device: torch.device, args: Args) ->
 # ---------------------------------------------------------------------------------------------------- main
 
 
-def compile_game_loop() -> None:
-    """Replace arena.sim.step.game_loop (looked up by run_loops at call time) with its torch.compile'd version."""
+def allow_many_compiled_shapes() -> None:
+    """One compiled graph per (scenario, batch size): the default limit of 8 graphs per function is too few."""
     import torch._dynamo
-    torch._dynamo.config.cache_size_limit = 256  # one graph per (scenario, batch size); the default 8 is too few
-    arena.sim.step.game_loop = torch.compile(arena.sim.step.game_loop, dynamic=False)
+    torch._dynamo.config.cache_size_limit = 256
 
 
 def compare(devices: list[torch.device], args: Args) -> tuple[list[Row], list[Row]]:
@@ -539,11 +557,10 @@ def set_threads(threads: int) -> None:
 
 
 def run(args: Args) -> None:
-    _limit_malloc_caching()
     set_threads(args.threads)
     print_environment(args)
     if args.compile:
-        compile_game_loop()
+        allow_many_compiled_shapes()
     devices = [torch.device(d) for d in args.devices]
     if args.profile:
         for scenario in SMAX_SETTINGS:

@@ -1,0 +1,120 @@
+"""The observation's fast paths (fog of war by runs of cells, units painted in two groups by size) give exactly what
+their plain cell-by-cell statements give, on random placements and on full games in progress."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import arena
+from agents.registry import make_agent
+from arena.interface.features import paint_units, paint_units_together
+from arena.interface.fog import visible_cells, visible_cells_by_cell
+from arena.multi_env import ArenaMultiEnv, player_view
+from arena.sim.state import Owner
+from arena.sim.units import UnitType, unit_table
+
+
+def scattered_state(seed: int, batch: int = 6, map_cells: int = 64):
+    """A FullGame state with every unit moved to a random spot (some near and beyond the map's edges), and random
+    owners, including dead units."""
+    env = ArenaMultiEnv("FullGame", num_envs=batch)
+    env.reset(seed=seed)
+    state = env.state
+    gen = torch.Generator().manual_seed(seed)
+    B, U = state.unit_type.shape
+    pos = torch.rand(B, U, 2, generator=gen) * (map_cells + 8) - 4
+    # Some exactly on cell corners and centres: where float rounding of the run ends matters most.
+    snapped = torch.rand(B, U, 1, generator=gen) < 0.3
+    pos = torch.where(snapped, (pos * 2).round() / 2, pos)
+    owner = torch.randint(0, 3, (B, U), generator=gen)
+    alive = torch.rand(B, U, generator=gen) < 0.8
+    return env, state.replace(unit_pos=pos, unit_owner=torch.where(owner == 2, int(Owner.NEUTRAL), owner),
+                              unit_alive=alive)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("player", [0, 1])
+def test_fog_by_runs_equals_fog_cell_by_cell_on_random_placements(seed, player):
+    env, state = scattered_state(seed)
+    table = unit_table(torch.device("cpu"))
+    for cells in [(64, 64), (40, 72)]:
+        assert torch.equal(visible_cells(state, player, table, cells), visible_cells_by_cell(state, player, table, cells))
+
+
+def test_fog_by_runs_equals_fog_cell_by_cell_with_exact_sight_circles():
+    """Units on cell centres and corners with sight radii whose circles pass exactly through cell centres."""
+    env, state = scattered_state(0, batch=2)
+    B, U = state.unit_type.shape
+    grid = torch.arange(B * U, dtype=torch.float32).reshape(B, U)
+    pos = torch.stack([10 + (grid % 9) * 0.5, 20 + (grid // 9 % 7) * 0.5], dim=-1)
+    state = state.replace(unit_pos=pos, unit_owner=torch.zeros_like(state.unit_owner),
+                          unit_alive=torch.ones_like(state.unit_alive))
+    table = unit_table(torch.device("cpu"))
+    for sight in (5.0, 10.0, 13.0, 7.5):
+        table_exact = table.__class__(**{**table.__dict__, "sight": torch.full_like(table.sight, sight)})
+        assert torch.equal(visible_cells(state, 0, table_exact, (64, 64)),
+                           visible_cells_by_cell(state, 0, table_exact, (64, 64)))
+
+
+def test_no_living_unit_sees_nothing():
+    env, state = scattered_state(1)
+    state = state.replace(unit_alive=torch.zeros_like(state.unit_alive))
+    table = unit_table(torch.device("cpu"))
+    assert not visible_cells(state, 0, table, (64, 64)).any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_painting_in_two_groups_equals_painting_together(seed):
+    gen = torch.Generator().manual_seed(seed)
+    B, U, F, size = 5, 40, 3, 48
+    values = torch.randint(0, 200, (B, U, F), generator=gen).float()
+    pos = torch.rand(B, U, 2, generator=gen) * (size + 16) - 8
+    radius = torch.tensor([0.5, 1.0, 1.7, 2.7, 4.8, 7.3])[torch.randint(0, 6, (B, U), generator=gen)]
+    radius = torch.where(torch.rand(B, U, generator=gen) < 0.7, radius.clamp(max=1.7), radius)  # mostly small
+    drawn = torch.rand(B, U, generator=gen) < 0.85
+    got = paint_units(values, drawn, pos, radius, size)
+    want = paint_units_together(values, drawn, pos, radius, size)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_painting_with_one_size_or_nothing_drawn():
+    B, U, size = 2, 6, 16
+    values = torch.arange(B * U * 2, dtype=torch.float32).reshape(B, U, 2)
+    pos = torch.rand(B, U, 2, generator=torch.Generator().manual_seed(3)) * size
+    for drawn in (torch.ones(B, U, dtype=torch.bool), torch.zeros(B, U, dtype=torch.bool)):
+        radius = torch.full((B, U), 1.5)
+        got, want = paint_units(values, drawn, pos, radius, size), paint_units_together(values, drawn, pos, radius, size)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_full_games_in_progress_observe_the_same_as_the_plain_versions(monkeypatch):
+    """Bots play FullGame for a while; then each player's observation with the fast paths equals the one with the
+    plain versions swapped in."""
+    import arena.interface.features as features
+    env = ArenaMultiEnv("FullGame", num_envs=3, interface=arena.InterfaceFormat())
+    bots = [make_agent("bot:3", "FullGame", seed=p) for p in range(2)]
+    obs, _ = env.reset(seed=5)
+    for bot in bots:
+        bot.reset(3)
+    first = torch.ones(3, dtype=torch.bool)
+    for _ in range(120):
+        obs, _, _, _, info = env.step([bot.act(player_view(obs, p), first) for p, bot in enumerate(bots)])
+        first = info["step_type"] == 0
+    state, context = env.state, env.context
+    fast = [features.screen_layers(state, p, context.table, env.interface, state.unit_alive,
+                                   visible_cells(state, p, context.table, context.cells).long(),
+                                   torch.tensor([0.0, 0.0, 64.0, 64.0]),
+                                   arena.interface.view.world_to_screen(state.unit_pos, state.camera[:, p],
+                                                                        env.interface))
+            for p in range(2)]
+    monkeypatch.setattr(features, "paint_units", features.paint_units_together)
+    plain = [features.screen_layers(state, p, context.table, env.interface, state.unit_alive,
+                                    visible_cells_by_cell(state, p, context.table, context.cells).long(),
+                                    torch.tensor([0.0, 0.0, 64.0, 64.0]),
+                                    arena.interface.view.world_to_screen(state.unit_pos, state.camera[:, p],
+                                                                         env.interface))
+             for p in range(2)]
+    for got, want in zip(fast, plain):
+        assert torch.equal(got, want)
+    assert (fast[0][:, 4] > 0).any()  # units were drawn (unit_type)

@@ -290,7 +290,9 @@ def skip_reason(previous: Row | None, batch: int, args: Args) -> str:
     if previous is None or not previous.steps:
         return ""
     scale = batch / previous.batch
-    if previous.memory_per_game is not None and previous.memory_per_game * batch > args.memory_gb * 2**30:
+    # Below 16 games the one-time costs of the first cell (lazy initialisation) dominate memory per game.
+    if previous.memory_per_game is not None and previous.batch >= 16 and \
+            previous.memory_per_game * batch > args.memory_gb * 2**30:
         return f"skipped: ~{previous.memory_per_game * batch / 2**30:.0f} GB predicted > --memory-gb {args.memory_gb:g}"
     step_seconds = previous.seconds / previous.steps * scale
     if step_seconds > args.max_step_seconds:

@@ -11,7 +11,8 @@ Every action is a step of a plan: select the unit that can do it (select_point o
 every Barracks at once; select_army), then give the command on a later step. The wishes are taken in a fixed order
 (defend, send a builder back to mining, idle workers, supply, SCVs, Barracks, Marines, attack), the first that
 applies wins, and a wish whose unit is already selected gives its command at once, so the bot wastes no action on
-a selection it does not use. A `BotConfig` sets the economy, production, timing and reaction speed.
+a selection it does not use. A Build order goes only to an SCV that is gathering: the last builder, still selected,
+would otherwise leave its structure unfinished (Terran structures grow only while an SCV builds them). A `BotConfig` sets the economy, production, timing and reaction speed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ DEPOT_SPOTS = ((17.0, 23.0), (19.0, 23.0), (21.0, 23.0), (23.0, 23.0), (17.0, 42
 """Supply Depot centres (2 x 2) in the left base, in the order they are built; the right base's are mirrored."""
 BARRACKS_SPOTS = ((18.5, 30.5), (18.5, 35.5), (22.5, 30.5), (22.5, 35.5), (22.5, 25.5))
 """Barracks centres (3 x 3) in the left base."""
+RALLY_SPOT = (23.5, 33.0)
+"""Where Barracks with `rally_army` send their Marines: in front of the base, between the Barracks and the ramp-less
+open side facing the enemy (mirrored on the right side)."""
 BUILD_PATIENCE_STEPS = 16
 """Agent steps to wait after a Build order before giving another of the same kind (the SCV walks to the site)."""
 ATTACK_REPEAT_STEPS = 12
@@ -74,24 +78,28 @@ class BotConfig:
     """Marines queued per Barracks at most (money is locked in the queues)."""
     queue_scvs: int = 2
     """SCVs queued at the Command Center at most (1: the next is ordered when one is done)."""
+    rally_army: bool = False
+    """Rally the Barracks to a spot in front of the base, so that the army waits there in one group (and meets an
+    attack together) instead of standing where each Marine was made."""
 
 
 LEVELS: dict[int, BotConfig] = {
-    1: BotConfig(act_every=6, workers=13, barracks=1, attack_army=6, defend=False, queue_marines=1, queue_scvs=1),
-    2: BotConfig(act_every=4, workers=15, barracks=1, attack_army=8, defend=True, queue_marines=1, queue_scvs=1),
-    3: BotConfig(act_every=3, workers=17, barracks=2, attack_army=10),
-    4: BotConfig(act_every=2, workers=19, barracks=3, attack_army=14),
-    5: BotConfig(act_every=1, workers=21, barracks=4, attack_army=16),
+    1: BotConfig(act_every=8, workers=14, barracks=1, attack_army=12, defend=False, queue_marines=1, queue_scvs=1),
+    2: BotConfig(act_every=5, workers=16, barracks=2, attack_army=12, queue_marines=1, queue_scvs=1),
+    3: BotConfig(act_every=3, workers=18, barracks=3, attack_army=12, queue_marines=1, queue_scvs=1),
+    4: BotConfig(act_every=2, workers=18, barracks=3, attack_army=12, queue_marines=1, queue_scvs=1, rally_army=True),
+    5: BotConfig(act_every=1, workers=18, barracks=5, attack_army=12, queue_marines=1, queue_scvs=1, rally_army=True),
 }
-"""Difficulty levels: slower reactions, fewer workers and Barracks and smaller attacks at lower levels."""
+"""Difficulty levels: every level attacks with 12 Marines; lower levels react more slowly and have fewer workers and
+Barracks, level 1 does not defend, levels 4 and 5 gather their army in front of the base."""
 STRATEGIES: dict[str, BotConfig] = {
     "rush": BotConfig(act_every=1, workers=12, barracks=2, attack_army=4, defend=False),
     "greedy": BotConfig(act_every=1, workers=24, barracks=5, barracks_after_workers=20, attack_army=30),
     "turtle": BotConfig(act_every=1, workers=16, barracks=3, attack_army=24, attack_after_minute=6.0, defend=True,
-                        retreat_below=0),
+                        retreat_below=0, rally_army=True),
 }
-"""Strategies: rush (early Marines, no economy), greedy (economy first, a big late army), turtle (defends at home,
-attacks late)."""
+"""Strategies: rush (early Marines, no economy), greedy (economy first, a big late army), turtle (defends at home with
+its army gathered in front of the base, attacks late)."""
 
 
 def bot_config(name: str) -> BotConfig:
@@ -182,6 +190,7 @@ class TerranBot(BatchedAgent):
                  "back_to_work": torch.zeros(B, dtype=torch.bool, device=device),
                  "idle_selected": torch.zeros(B, dtype=torch.bool, device=device),
                  "rallied": torch.zeros(B, dtype=torch.bool, device=device),
+                 "barracks_rallied": torch.zeros(B, dtype=torch.long, device=device),
                  "army_sent": torch.zeros(B, dtype=torch.long, device=device)}
         for key, value in fresh.items():
             self.memory[key] = torch.where(first, value, self.memory.get(key, value))
@@ -258,9 +267,11 @@ class TerranBot(BatchedAgent):
         barracks_spot = rows(spot_pixels(BARRACKS_SPOTS, camera, on_left, S),
                              total_barracks.clamp(max=len(BARRACKS_SPOTS) - 1))
         building = acting & (need_supply | need_barracks) & ~m["back_to_work"]
-        build_select = building & ~one_scv & free_scvs.any(dim=1)
-        build_depot = building & one_scv & need_supply & can[:, int(FunctionId.Build_SupplyDepot_screen)]
-        build_barracks = building & one_scv & ~need_supply & can[:, int(FunctionId.Build_Barracks_screen)]
+        # Only a free SCV takes a Build order: the last builder, still selected, would drop its own construction.
+        free_selected = one_scv & (free_scvs & u.selected).any(dim=1)
+        build_select = building & ~free_selected & free_scvs.any(dim=1)
+        build_depot = building & free_selected & need_supply & can[:, int(FunctionId.Build_SupplyDepot_screen)]
+        build_barracks = building & free_selected & ~need_supply & can[:, int(FunctionId.Build_Barracks_screen)]
         # SCVs.
         want_scv = acting & has_cc & (workers < cfg.workers) & (rows(u.orders, cc_row) < cfg.queue_scvs) & (
             minerals >= 50 + reserved) & (
@@ -276,7 +287,11 @@ class TerranBot(BatchedAgent):
             minerals >= 50 + reserved) & (room >= 1)
         all_barracks = u.only_selected(BARRACKS_ID) & ((u.selected & ready).sum(dim=1) == ready.sum(dim=1))
         train_marine = want_marine & all_barracks & can[:, int(FunctionId.Train_Marine_quick)]
-        select_barracks = want_marine & ~all_barracks
+        # Rally: every finished Barracks once (again whenever a new one is done).
+        want_rally = acting & cfg.rally_army & ready.any(dim=1) & (m["barracks_rallied"] < ready.sum(dim=1))
+        rally_barracks = want_rally & all_barracks & can[:, int(FunctionId.Rally_Units_screen)]
+        rally_spot = spot_pixels((RALLY_SPOT,), camera, on_left, S)[:, 0]
+        select_barracks = (want_marine | want_rally) & ~all_barracks
         barracks_px = rows(u.pos, first_row(ready))
 
         # Attack.
@@ -310,6 +325,7 @@ class TerranBot(BatchedAgent):
             (rally_cc, commands.screen_command(FunctionId.Rally_Workers_screen, field_px, S)),
             (train_scv, BatchedAction.make(int(FunctionId.Train_SCV_quick), batch=B, device=device)),
             (select_cc, commands.select_point(cc_px, S)),
+            (rally_barracks, commands.screen_command(FunctionId.Rally_Units_screen, rally_spot, S)),
             (train_marine, BatchedAction.make(int(FunctionId.Train_Marine_quick), batch=B, device=device)),
             (select_barracks, commands.select_point(barracks_px, S, act=2)),
         ]
@@ -324,6 +340,7 @@ class TerranBot(BatchedAgent):
         m["depot_ordered"] = torch.where(took(build_depot), step, m["depot_ordered"])
         m["barracks_ordered"] = torch.where(took(build_barracks), step, m["barracks_ordered"])
         m["rallied"] |= took(rally_cc)
+        m["barracks_rallied"] = torch.where(took(rally_barracks), ready.sum(dim=1), m["barracks_rallied"])
         m["idle_selected"] = took(idle_select) | (m["idle_selected"] & ~acting)
         m["back_to_work"] = (m["back_to_work"] & ~took(back) & ~(acting & ~one_scv)) | took(build_depot) | took(
             build_barracks)

@@ -187,3 +187,34 @@ def test_cli_plays_a_full_game_between_bots(capsys):
 def test_a_higher_level_beats_level_one():
     result = play_pair("bot:5", "bot:1", games=4)
     assert result.wins >= 3
+
+
+def test_builders_finish_what_they_start_and_the_turtle_rallies_its_barracks():
+    """bot:greedy (many structures in a row) against bot:turtle for 2.3 game minutes, before any fight: after every
+    step each structure under construction has an SCV constructing it (a builder given a second Build order would
+    leave its first one unfinished), and the turtle's finished Barracks rally to one spot in front of its base."""
+    from agents.bots.terran import RALLY_SPOT
+    from arena.sim.state import Order
+    env = ArenaMultiEnv("FullGame", num_envs=2)
+    obs, info = env.reset(seed=[0, 1])
+    bots = [make_agent("bot:greedy", "FullGame"), make_agent("bot:turtle", "FullGame")]
+    first = torch.ones(2, dtype=torch.bool)
+    for _ in range(390):
+        actions = [bot.act(player_view(obs, p), first) for p, bot in enumerate(bots)]
+        obs, _, _, _, info = env.step(actions)
+        first = info["step_type"] == int(StepType.FIRST)
+        state = env.state
+        unfinished = state.unit_alive & (state.unit_build_left > 0) & (state.unit_owner != int(Owner.NEUTRAL))
+        constructing = state.unit_alive & (state.order_kind[:, :, 0] == int(Order.CONSTRUCT))
+        built_on = torch.zeros_like(unfinished).scatter_(1, state.order_unit[:, :, 0].clamp(min=0), constructing)
+        assert not (unfinished & ~built_on).any()
+    barracks = state.unit_alive & (state.unit_type == int(UnitType.BARRACKS)) & (state.unit_build_left <= 0)
+    turtle = state.unit_owner == 1
+    assert bool((barracks & turtle).any(dim=1).all())
+    on_left = state.unit_pos[:, :, 0].masked_fill(~(turtle & barracks), float("nan")).nanmean(dim=1) < 32
+    spot = torch.tensor(RALLY_SPOT).expand(2, 2).clone()
+    spot[:, 0] = torch.where(on_left, spot[:, 0], 64 - spot[:, 0])
+    rallied = barracks & turtle
+    assert bool((state.unit_rally_target[rallied] == -1).all())
+    gap = planar_norm(state.unit_rally - spot[:, None, :])[rallied]
+    assert bool((gap < 0.6).all())  # one screen pixel

@@ -420,7 +420,8 @@ def print_environment(args: Args) -> None:
                f"{args.steps} timed steps (more to fill {args.min_seconds:g} s, fewer past {args.cell_seconds:g} s) "
                f"per cell; compile: {args.compile}")
     print_line("# mem/game: peak RSS growth (CPU, VmHWM reset per cell) or torch.cuda.max_memory_allocated growth "
-               "(CUDA) while creating and warming up the env (timing runs after, with malloc left free to reuse memory), / B")
+               "(CUDA) while creating and warming up the env (timing runs after, with malloc left free to reuse "
+               "memory), / B")
 
 
 # ---------------------------------------------------------------------------------------------------- profile
@@ -486,8 +487,7 @@ def instrumented(env: arena.ArenaEnv, timer: PassTimer):
 def profile_step(scenario: str, batch: int, device: torch.device, args: Args) -> None:
     """Per-pass self times of env.step, then the top torch operators."""
     fmt = Interface.RAW.format
-    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt,
-                     compile=args.compile)
+    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt)
     obs, _ = env.reset(seed=0)
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -626,6 +626,9 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--profile", type=int, default=0, metavar="B",
                         help="profile env.step per pass on the SMAX settings at batch size B")
     ns = parser.parse_args(argv)
+    if ns.profile and ns.compile:
+        parser.error("--profile times the engine's passes one by one, which a compiled game loop fuses; "
+                     "drop --compile")
     cuda = torch.cuda.is_available()
     devices = {"cpu": ("cpu",), "cuda": ("cuda",), "all": ("cpu", "cuda"), None: ("cpu", "cuda") if cuda else ("cpu",)}
     args = Args(batch_sizes=ns.batch_sizes, steps=ns.steps, warmup=ns.warmup, cell_seconds=ns.cell_seconds,

@@ -12,7 +12,8 @@ every Barracks at once; select_army), then give the command on a later step. The
 (defend, send a builder back to mining, idle workers, supply, SCVs, Barracks, Marines, attack), the first that
 applies wins, and a wish whose unit is already selected gives its command at once, so the bot wastes no action on
 a selection it does not use. A Build order goes only to an SCV that is gathering: the last builder, still selected,
-would otherwise leave its structure unfinished (Terran structures grow only while an SCV builds them). A `BotConfig` sets the economy, production, timing and reaction speed.
+would otherwise leave its structure unfinished (Terran structures grow only while an SCV builds them). A `BotConfig`
+sets the economy, production, timing and reaction speed.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ their plain cell-by-cell statements give, on random placements and on full games
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -12,7 +14,7 @@ from arena.interface.features import paint_units, paint_units_together
 from arena.interface.fog import visible_cells, visible_cells_by_cell
 from arena.multi_env import ArenaMultiEnv, player_view
 from arena.sim.state import Owner
-from arena.sim.units import UnitType, unit_table
+from arena.sim.units import unit_table
 
 
 def scattered_state(seed: int, batch: int = 6, map_cells: int = 64):
@@ -29,22 +31,23 @@ def scattered_state(seed: int, batch: int = 6, map_cells: int = 64):
     pos = torch.where(snapped, (pos * 2).round() / 2, pos)
     owner = torch.randint(0, 3, (B, U), generator=gen)
     alive = torch.rand(B, U, generator=gen) < 0.8
-    return env, state.replace(unit_pos=pos, unit_owner=torch.where(owner == 2, int(Owner.NEUTRAL), owner),
+    return state.replace(unit_pos=pos, unit_owner=torch.where(owner == 2, int(Owner.NEUTRAL), owner),
                               unit_alive=alive)
 
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("player", [0, 1])
 def test_fog_by_runs_equals_fog_cell_by_cell_on_random_placements(seed, player):
-    env, state = scattered_state(seed)
+    state = scattered_state(seed)
     table = unit_table(torch.device("cpu"))
     for cells in [(64, 64), (40, 72)]:
-        assert torch.equal(visible_cells(state, player, table, cells), visible_cells_by_cell(state, player, table, cells))
+        assert torch.equal(visible_cells(state, player, table, cells),
+                           visible_cells_by_cell(state, player, table, cells))
 
 
 def test_fog_by_runs_equals_fog_cell_by_cell_with_exact_sight_circles():
     """Units on cell centres and corners with sight radii whose circles pass exactly through cell centres."""
-    env, state = scattered_state(0, batch=2)
+    state = scattered_state(0, batch=2)
     B, U = state.unit_type.shape
     grid = torch.arange(B * U, dtype=torch.float32).reshape(B, U)
     pos = torch.stack([10 + (grid % 9) * 0.5, 20 + (grid // 9 % 7) * 0.5], dim=-1)
@@ -52,13 +55,13 @@ def test_fog_by_runs_equals_fog_cell_by_cell_with_exact_sight_circles():
                           unit_alive=torch.ones_like(state.unit_alive))
     table = unit_table(torch.device("cpu"))
     for sight in (5.0, 10.0, 13.0, 7.5):
-        table_exact = table.__class__(**{**table.__dict__, "sight": torch.full_like(table.sight, sight)})
+        table_exact = dataclasses.replace(table, sight=torch.full_like(table.sight, sight))
         assert torch.equal(visible_cells(state, 0, table_exact, (64, 64)),
                            visible_cells_by_cell(state, 0, table_exact, (64, 64)))
 
 
 def test_no_living_unit_sees_nothing():
-    env, state = scattered_state(1)
+    state = scattered_state(1)
     state = state.replace(unit_alive=torch.zeros_like(state.unit_alive))
     table = unit_table(torch.device("cpu"))
     assert not visible_cells(state, 0, table, (64, 64)).any()
@@ -84,14 +87,16 @@ def test_painting_with_one_size_or_nothing_drawn():
     pos = torch.rand(B, U, 2, generator=torch.Generator().manual_seed(3)) * size
     for drawn in (torch.ones(B, U, dtype=torch.bool), torch.zeros(B, U, dtype=torch.bool)):
         radius = torch.full((B, U), 1.5)
-        got, want = paint_units(values, drawn, pos, radius, size), paint_units_together(values, drawn, pos, radius, size)
+        got = paint_units(values, drawn, pos, radius, size)
+        want = paint_units_together(values, drawn, pos, radius, size)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
 def test_full_games_in_progress_observe_the_same_as_the_plain_versions(monkeypatch):
-    """Bots play FullGame for a while; then each player's observation with the fast paths equals the one with the
-    plain versions swapped in."""
+    """Bots play FullGame for a while; then each player's whole observation (screen and minimap layers, unit lists)
+    with the fast paths equals the one with the plain versions swapped in."""
     import arena.interface.features as features
+    import arena.interface.observation as observation
     env = ArenaMultiEnv("FullGame", num_envs=3, interface=arena.InterfaceFormat())
     bots = [make_agent("bot:3", "FullGame", seed=p) for p in range(2)]
     obs, _ = env.reset(seed=5)
@@ -101,20 +106,17 @@ def test_full_games_in_progress_observe_the_same_as_the_plain_versions(monkeypat
     for _ in range(120):
         obs, _, _, _, info = env.step([bot.act(player_view(obs, p), first) for p, bot in enumerate(bots)])
         first = info["step_type"] == 0
-    state, context = env.state, env.context
-    fast = [features.screen_layers(state, p, context.table, env.interface, state.unit_alive,
-                                   visible_cells(state, p, context.table, context.cells).long(),
-                                   torch.tensor([0.0, 0.0, 64.0, 64.0]),
-                                   arena.interface.view.world_to_screen(state.unit_pos, state.camera[:, p],
-                                                                        env.interface))
-            for p in range(2)]
+    no_result = torch.zeros(3, dtype=torch.long)
+
+    def observations() -> list[dict[str, torch.Tensor]]:
+        return [observation.observe(env.state, p, env.context, no_result, no_result) for p in range(2)]
+
+    fast = observations()
     monkeypatch.setattr(features, "paint_units", features.paint_units_together)
-    plain = [features.screen_layers(state, p, context.table, env.interface, state.unit_alive,
-                                    visible_cells_by_cell(state, p, context.table, context.cells).long(),
-                                    torch.tensor([0.0, 0.0, 64.0, 64.0]),
-                                    arena.interface.view.world_to_screen(state.unit_pos, state.camera[:, p],
-                                                                         env.interface))
-             for p in range(2)]
+    monkeypatch.setattr(observation, "visible_cells", visible_cells_by_cell)
+    plain = observations()
     for got, want in zip(fast, plain):
-        assert torch.equal(got, want)
-    assert (fast[0][:, 4] > 0).any()  # units were drawn (unit_type)
+        assert got.keys() == want.keys()
+        for key in got:
+            assert torch.equal(got[key], want[key]), key
+    assert (fast[0]["feature_screen"][:, 4] > 0).any()  # units were drawn (unit_type)

@@ -82,9 +82,17 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None
               ) -> tuple[dict[str, torch.Tensor], dict]:
+        """Begin an episode in every game. `options={"stagger": True}`: each game's first episode starts part of the
+        way into its time limit (`staggered_start`), so the games of a batch do not all end on the same step."""
+        unknown = sorted(set(options or {}) - {"stagger"})
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; known: ['stagger']")
         seeds = torch.tensor(_seeds(seed, self.num_envs), dtype=torch.long, device=self.device)
         episode = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
-        self.state = remember_seen(self.scenario.initial_state(seeds, episode), self.context)
+        initial = self.scenario.initial_state(seeds, episode)
+        if (options or {}).get("stagger"):
+            initial = initial.replace(game_loop=staggered_start(seeds, self.spec_.time_limit_loops, self.step_mul))
+        self.state = remember_seen(initial, self.context)
         self._needs_reset = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         zeros = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         obs = observe(self.state, 0, self.context, torch.full_like(zeros, int(ActionResult.Success)), zeros)
@@ -139,6 +147,15 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
 
     def close(self, **kwargs) -> None:
         self.state = None
+
+
+def staggered_start(seeds: torch.Tensor, time_limit_loops: int, step_mul: int) -> torch.Tensor:
+    """[B] long: the game loop each game's first episode starts at, a whole number of steps in [0, time limit),
+    spread by a hash of the game's seed (the same seeds, the same starts, on every device). A learner whose games
+    all end on the same step sees its value targets jump once per episode; staggered, their ends spread out."""
+    steps = max(time_limit_loops // step_mul, 1)
+    mixed = (seeds * 2654435761 + 40503) % 2147483647  # Knuth's multiplicative hash: neighbouring seeds spread out
+    return (mixed % steps) * step_mul
 
 
 def observation_space(fmt: InterfaceFormat, units: int) -> spaces.Dict:
@@ -252,4 +269,4 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
                     compile=compile)
 
 
-__all__ = ["ArenaEnv", "ArenaSingleEnv", "StepType", "make", "observation_space", "action_space"]
+__all__ = ["ArenaEnv", "ArenaSingleEnv", "StepType", "make", "observation_space", "action_space", "staggered_start"]

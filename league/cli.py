@@ -22,6 +22,7 @@ from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
+from arena.threads import DEFAULT_THREADS, set_torch_threads
 from league.ladder_cli import add_ladder_commands
 from league.league_cli import add_league_commands
 from league.replay_cli import add_replay_commands
@@ -319,8 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """`--threads N` on `parser` and on every sub-command below it (`arena train X --threads 2`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                add_threads_option(child)
+            return
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch CPU threads of this process ({DEFAULT_THREADS}: fastest on small machines, "
+                             "see the README's 'Threads')")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    add_threads_option(parser)
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    set_torch_threads(args.threads)
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`arena replay info ... | head`): stop quietly

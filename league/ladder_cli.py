@@ -55,7 +55,7 @@ def _pairs_player(args: argparse.Namespace, store):
     from league.ray_executor import RayPairs, RaySettings
 
     settings = RaySettings(address=None if args.ray == LOCAL_RAY else args.ray, workers=args.ray_workers,
-                           worker_gpus=args.worker_gpus)
+                           worker_gpus=args.worker_gpus, threads=args.threads)
     return RayPairs(store.scenario, ladder_interface(store.players()), settings)
 
 

@@ -11,12 +11,17 @@ from pathlib import Path
 from tqdm import tqdm
 
 import arena
+from agents.learn.presets import Preset, preset_for, presets_table
 from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer, opponent_agent
 from agents.policies import POLICY_KINDS
+from agents.policies.action_space import ACTION_SPACES
 from agents.policies.base import Policy, PolicyAgent
 from agents.rollout import EpisodeScores, play_episodes, play_matches
 from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
+
+DEFAULT_STEPS = 100_000
+"""Agent steps of a run without a preset and without --steps."""
 
 
 def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: str | None = None,
@@ -37,25 +42,53 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
     return play_episodes(env, agent, seed=seed, recorder=recorder)
 
 
-def _config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(scenario=resolve_id(args.scenario), policy=args.policy, algo=args.algo,
-                       num_envs=args.num_envs, unroll=args.unroll, epochs=args.epochs, minibatches=args.minibatches,
-                       learning_rate=args.lr, gamma=args.gamma, entropy_coef=args.entropy_coef,
-                       screen_size=args.screen_size, minimap_size=args.screen_size, opponent=args.opponent,
-                       kl_to=args.kl_to, kl_coef=args.kl_coef, seed=args.seed, device=args.device,
-                       mixed_precision=args.mixed_precision)
+FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unroll": "unroll", "epochs": "epochs",
+               "minibatches": "minibatches", "lr": "learning_rate", "gamma": "gamma",
+               "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
+               "seed": "seed", "device": "device", "action_space": "action_space", "reward_scale": "reward_scale",
+               "see_time": "see_time", "stagger": "stagger"}
+"""Command-line options (argparse dest) -> the TrainConfig field each sets."""
+
+
+def _config(args: argparse.Namespace) -> tuple[TrainConfig, Preset | None, list[str]]:
+    """The run's config: the scenario's preset (unless --no-preset), then every option given on top; with the
+    preset used and the names of the options that overrode it."""
+    scenario = resolve_id(args.scenario)
+    preset = None if args.no_preset else preset_for(scenario)
+    settings = dict(preset.settings) if preset else {}
+    given = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items() if getattr(args, dest) is not None}
+    if args.screen_size is not None:
+        given.update(screen_size=args.screen_size, minimap_size=args.screen_size)
+    if args.mixed_precision:
+        given["mixed_precision"] = True
+    overridden = sorted(key for key in given if key in settings and settings[key] != given[key])
+    return TrainConfig(scenario=scenario, **{**settings, **given}), preset, overridden
 
 
 def command_train(args: argparse.Namespace) -> int:
+    if args.presets:
+        print(presets_table())
+        return 0
+    if args.scenario is None:
+        print("arena train: name a scenario (e.g. MoveToBeacon), or `bc`, or --presets to list the presets",
+              file=sys.stderr)
+        return 2
     if args.scenario == "bc":
+        from agents.learn.behaviour_cloning import CloningConfig
         from league.bc_cli import command_bc
 
+        for dest, field in (("policy", "policy"), ("epochs", "epochs"), ("lr", "learning_rate"), ("seed", "seed"),
+                            ("device", "device")):
+            if getattr(args, dest) is None:
+                setattr(args, dest, getattr(CloningConfig, field))
         return command_bc(args)
     try:
-        config = _config(args)
+        config, preset, overridden = _config(args)
     except (KeyError, ValueError) as error:
         print(f"arena train: {error.args[0]}", file=sys.stderr)
         return 2
+    if args.steps is None:
+        args.steps = preset.steps if preset else DEFAULT_STEPS
     if args.steps < 1:
         print(f"arena train: --steps must be at least 1, got {args.steps}", file=sys.stderr)
         return 2
@@ -65,9 +98,11 @@ def command_train(args: argparse.Namespace) -> int:
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"arena train: {error}", file=sys.stderr)
         return 2
-    print(f"training {config.policy} with {config.algo} on {config.scenario} into {folder}"
-          f"{' (resumed at ' + str(trainer.progress.agent_steps) + ' agent steps)' if args.resume else ''}",
-          file=sys.stderr)
+    print(f"training {config.policy} with {config.algo} on {config.scenario} into {folder}, "
+          f"{args.steps:,} agent steps, action space {config.action_space}, "
+          + (f"preset {preset.scenario}" + (f" (overridden: {', '.join(overridden)})" if overridden else "")
+             if preset else "no preset")
+          + (f" (resumed at {trainer.progress.agent_steps} agent steps)" if args.resume else ""), file=sys.stderr)
     with tqdm(total=args.steps, initial=min(trainer.progress.agent_steps, args.steps), unit="step",
               unit_scale=True, file=sys.stderr, disable=args.quiet, desc="agent steps") as bar:
         def on_update(run: Trainer, stats: dict[str, float]) -> None:
@@ -92,10 +127,12 @@ def command_train(args: argparse.Namespace) -> int:
     if args.eval_episodes:
         result = evaluate(trainer.policy, config, args.eval_episodes, replay_dir=args.replay_dir)
         summary = {"scenario": config.scenario, "agent_steps": trainer.progress.agent_steps,
-                   "eval_episodes": args.eval_episodes, "eval_mean": result.mean, "eval_std": result.std}
+                   "action_space": config.action_space, "eval_episodes": args.eval_episodes,
+                   "eval_mean": result.mean, "eval_std": result.std}
         _write_eval(folder, summary)
         print(json.dumps(summary) if args.json else
-              f"evaluation: {args.eval_episodes} episodes, mean {result.mean:.2f}, std {result.std:.2f}"
+              f"evaluation: {args.eval_episodes} episodes, mean {result.mean:.2f}, std {result.std:.2f} "
+              f"(action space {config.action_space})"
               f"{'' if args.replay_dir is None else f' (replays in {args.replay_dir})'}")
     return 0
 
@@ -108,25 +145,39 @@ def _write_eval(folder: Path, summary: dict) -> None:
 def add_train_command(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a neural policy on a scenario (PPO, V-trace), or `arena train bc` "
                                          "to clone the players of replays")
-    train.add_argument("scenario", help="scenario id or name, e.g. MoveToBeacon; or `bc` for behaviour cloning")
-    train.add_argument("--policy", choices=sorted(POLICY_KINDS), default="fullyconv")
-    train.add_argument("--algo", choices=ALGORITHMS, default="ppo")
-    train.add_argument("--steps", type=int, default=100_000, help="agent steps in all (each game's step counts)")
-    train.add_argument("--num-envs", type=int, default=32, help="games played side by side")
-    train.add_argument("--unroll", type=int, default=32, help="steps of every game per update")
-    train.add_argument("--epochs", type=int, default=2, help="PPO: passes over each batch")
-    train.add_argument("--minibatches", type=int, default=4)
-    train.add_argument("--lr", type=float, default=3e-4, help="learning rate")
-    train.add_argument("--gamma", type=float, default=0.99)
-    train.add_argument("--entropy-coef", type=float, default=0.01)
-    train.add_argument("--screen-size", type=int, default=32, help="screen and minimap feature layers' size")
+    train.add_argument("scenario", nargs="?", help="scenario id or name, e.g. MoveToBeacon; or `bc` for behaviour "
+                                                   "cloning")
+    train.add_argument("--presets", action="store_true", help="list the tested presets and exit")
+    train.add_argument("--no-preset", action="store_true",
+                       help="ignore the scenario's preset: unset options take TrainConfig's defaults")
+    train.add_argument("--policy", choices=sorted(POLICY_KINDS), default=None, help="default: the preset's, else "
+                                                                                    "fullyconv")
+    train.add_argument("--algo", choices=ALGORITHMS, default=None, help="default: ppo")
+    train.add_argument("--steps", type=int, default=None,
+                       help=f"agent steps in all (each game's step counts); default: the preset's, else "
+                            f"{DEFAULT_STEPS:,}")
+    train.add_argument("--num-envs", type=int, default=None, help="games played side by side")
+    train.add_argument("--unroll", type=int, default=None, help="steps of every game per update")
+    train.add_argument("--epochs", type=int, default=None, help="PPO: passes over each batch")
+    train.add_argument("--minibatches", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None, help="learning rate")
+    train.add_argument("--gamma", type=float, default=None)
+    train.add_argument("--entropy-coef", type=float, default=None)
+    train.add_argument("--reward-scale", type=float, default=None, help="rewards are multiplied by this for learning")
+    train.add_argument("--screen-size", type=int, default=None, help="screen and minimap feature layers' size")
+    train.add_argument("--action-space", choices=sorted(ACTION_SPACES), default=None,
+                       help="; ".join(f"{s.name}: {s.description}" for s in ACTION_SPACES.values()))
+    train.add_argument("--see-time", action=argparse.BooleanOptionalAction, default=None,
+                       help="the policy reads the fraction of the episode left (default on)")
+    train.add_argument("--stagger", action=argparse.BooleanOptionalAction, default=None,
+                       help="one-player scenarios: the games' first episodes start staggered (default on)")
     train.add_argument("--opponent", default=None,
                        help="two-player scenarios: player 2 (bot:1..5, bot:rush, scripted, random, or a saved "
                             "policy's .json)")
     train.add_argument("--kl-to", default=None, help="a saved policy (e.g. from `arena train bc`) to stay near")
-    train.add_argument("--kl-coef", type=float, default=0.0, help="weight of the KL penalty towards --kl-to")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="cpu", help="cpu or cuda")
+    train.add_argument("--kl-coef", type=float, default=None, help="weight of the KL penalty towards --kl-to")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--device", default=None, help="cpu or cuda")
     train.add_argument("--mixed-precision", action="store_true", help="bfloat16 forward passes on CUDA")
     train.add_argument("--out", default=None, help="the run's folder (default runs/<scenario>-<policy>-<algo>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")

@@ -23,8 +23,24 @@ from arena.interface.actions import BatchedAction
 if TYPE_CHECKING:
     from agents.learn.trainer import TrainConfig
 
-StepFn = Callable[[BatchedAction], tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]]
-"""action -> (observation, reward [B], step_type [B], episode result [B]) for the learning player's seat."""
+@dataclasses.dataclass(frozen=True)
+class SeatStep:
+    """What one step of B games gives the learning player's seat."""
+
+    obs: dict[str, torch.Tensor]
+    reward: torch.Tensor
+    """[B] float."""
+    step_type: torch.Tensor
+    """[B] long, StepType."""
+    truncated: torch.Tensor
+    """[B] bool: the episode ended at this step because a time limit cut it, not because the task was over (its
+    value is bootstrapped: agents.learn.losses)."""
+    result: torch.Tensor
+    """[B] the episode's result where it ended: its score (one player) or +1 / 0 / -1 (two players)."""
+
+
+StepFn = Callable[[BatchedAction], SeatStep]
+"""action -> what the learning player's seat sees after the step."""
 
 
 @dataclasses.dataclass
@@ -37,6 +53,10 @@ class Rollout:
     values: torch.Tensor
     rewards: torch.Tensor
     discounts: torch.Tensor
+    """[T, B] gamma, or 0 where the episode terminated at that step (and at steps that do not count)."""
+    truncated: torch.Tensor
+    """[T, B] bool: a time limit cut the episode at that step; its value bootstraps from the next entry's (the final
+    observation's, next-step autoreset) and the trace stops there (agents.learn.losses)."""
     valid: torch.Tensor
     """False for steps that carry no learning signal: those taken from an episode's last observation (the
     environment ignores that action and begins the next episode: next-step autoreset), and those of games that no
@@ -78,44 +98,50 @@ def flat_tree(tree: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def collect(actor: Policy, step: StepFn, obs: dict[str, torch.Tensor], was_last: torch.Tensor, *, unroll: int,
             gamma: float, generator: torch.Generator, bootstrap_policy: Policy | None = None,
             active: torch.Tensor | None = None, once: bool = False,
-            autocast=contextlib.nullcontext) -> Collected:
+            autocast=contextlib.nullcontext, reward_scale: float = 1.0) -> Collected:
     """Play `unroll` steps of every game with `actor` (sampling) through `step`.
 
     `active` [B]: the games that count (default all). With `once`, a game stops counting when its episode ends
     (its later steps are invalid and its later episodes not reported), so a caller can play each game of a batch
     exactly once (the league's matches). The value the
     rollout bootstraps from is `bootstrap_policy`'s (default: the actor's; V-trace bootstraps from the learner).
+    The rollout's rewards are multiplied by `reward_scale`; the episodes' results are not.
     """
-    encoded_steps, samples, log_probs, values, rewards, discounts, valid, ended_steps, results = ([] for _ in
-                                                                                                 range(9))
+    steps: dict[str, list] = {name: [] for name in ("encoded", "sample", "log_probs", "values", "rewards",
+                                                    "discounts", "truncated", "valid", "ended", "results")}
     active = torch.ones_like(was_last) if active is None else active.clone()
     with autocast():
         for _ in range(unroll):
             encoded = actor.encode(obs)
             output = actor(encoded)
             sample = output.distribution.sample(generator)
-            obs, reward, step_type, result = step(to_batched_action(sample))
+            stepped = step(to_batched_action(sample))
             counts = active & ~was_last
-            ended = (step_type == int(StepType.LAST)) & counts
-            encoded_steps.append(encoded)
-            samples.append(sample)
-            log_probs.append(output.distribution.log_prob(sample).float())
-            values.append(output.value.float())
-            rewards.append(torch.where(counts, reward.float(), 0.0))
-            discounts.append(torch.where(ended | ~counts, 0.0, gamma))
-            valid.append(counts)
-            ended_steps.append(ended)
-            results.append(result.float())
-            was_last = step_type == int(StepType.LAST)
+            ended = (stepped.step_type == int(StepType.LAST)) & counts
+            cut = ended & stepped.truncated.bool()
+            steps["encoded"].append(encoded)
+            steps["sample"].append(sample)
+            steps["log_probs"].append(output.distribution.log_prob(sample).float())
+            steps["values"].append(output.value.float())
+            steps["rewards"].append(torch.where(counts, stepped.reward.float() * reward_scale, 0.0))
+            steps["discounts"].append(torch.where((ended & ~cut) | ~counts, 0.0, gamma))
+            steps["truncated"].append(cut)
+            steps["valid"].append(counts)
+            steps["ended"].append(ended)
+            steps["results"].append(stepped.result.float())
+            obs, was_last = stepped.obs, stepped.step_type == int(StepType.LAST)
             if once:
                 active = active & ~ended
         bootstrap = (bootstrap_policy or actor)
         bootstrap_value = bootstrap(bootstrap.encode(obs)).value.float()
-    rollout = Rollout(encoded=stack_tree(encoded_steps), sample=stack_tree(samples), log_probs=torch.stack(log_probs),
-                      values=torch.stack(values), rewards=torch.stack(rewards), discounts=torch.stack(discounts),
-                      valid=torch.stack(valid), bootstrap_value=bootstrap_value)
-    return Collected(rollout=rollout, obs=obs, was_last=was_last, active=active, ended=torch.stack(ended_steps),
-                     results=torch.stack(results))
+    stacked = {name: torch.stack(steps[name]) for name in ("log_probs", "values", "rewards", "discounts",
+                                                           "truncated", "valid", "ended", "results")}
+    rollout = Rollout(encoded=stack_tree(steps["encoded"]), sample=stack_tree(steps["sample"]),
+                      log_probs=stacked["log_probs"], values=stacked["values"], rewards=stacked["rewards"],
+                      discounts=stacked["discounts"], truncated=stacked["truncated"], valid=stacked["valid"],
+                      bootstrap_value=bootstrap_value)
+    return Collected(rollout=rollout, obs=obs, was_last=was_last, active=active, ended=stacked["ended"],
+                     results=stacked["results"])
 
 
 class Learner:
@@ -162,11 +188,11 @@ class Learner:
     def learn_ppo(self, rollout: Rollout) -> dict[str, float]:
         cfg = self.config
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.bootstrap_value, rollout.discounts,
-                                  cfg.gae_lambda)
+                                  cfg.gae_lambda, truncated=rollout.truncated)
         flat = {"encoded": flat_tree(rollout.encoded), "sample": flat_tree(rollout.sample)}
         old_log_probs, adv, ret, mask = (rollout.log_probs.reshape(-1), advantages.reshape(-1), returns.reshape(-1),
                                          rollout.valid.reshape(-1))
-        adv = torch.where(mask, normalize_advantages(adv, mask=mask), 0.0)
+        adv = torch.where(mask, normalize_advantages(adv, mask=mask) if cfg.normalize_advantages else adv, 0.0)
         loss_config = PPOLossConfig(clip=cfg.clip, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef,
                                     kl_coef=cfg.kl_coef)
         size = len(adv) // cfg.minibatches
@@ -204,7 +230,7 @@ class Learner:
         loss, stats = vtrace_loss(rollout.log_probs, target_log_probs, rollout.rewards,
                                   output.value.float().reshape(T, B), rollout.bootstrap_value, rollout.discounts,
                                   entropy, None if kl is None else kl.float().reshape(T, B), config=loss_config,
-                                  mask=rollout.valid)
+                                  mask=rollout.valid, truncated=rollout.truncated)
         self._step(loss)
         return {key: float(value) for key, value in stats.items()}
 
@@ -234,4 +260,4 @@ class Learner:
         self.generator.set_state(tensors["generator"].cpu())
 
 
-__all__ = ["Collected", "Learner", "Rollout", "StepFn", "collect", "flat_tree", "index_tree", "stack_tree"]
+__all__ = ["Collected", "Learner", "Rollout", "SeatStep", "StepFn", "collect", "flat_tree", "index_tree", "stack_tree"]

@@ -5,6 +5,12 @@ of B environments (or B sequences of a replay batch), and `bootstrap_value [B]` 
 after the last step. A step's `discount` is `gamma * (1 - done)`: 0 where the episode ended at that step, so nothing
 after an episode's end flows back into it (the arena's termination is `discount == 0`, PySC2's `TimeStep`).
 
+A time limit is not an end (Pardo et al. 2018): where `truncated [T, B]` is True the episode was cut at that step
+with its discount still `gamma`, and the value it bootstraps from, `V[t + 1]`, is the value of its final observation.
+The environments reset on the step after an episode ends (next-step autoreset), so that observation is what the
+next step of the sequence starts from and its value is simply the next entry of `values` (or `bootstrap_value` at
+the last step). The trace, though, must not run on into the next episode: a truncated step cuts it.
+
 Targets (advantages, returns, V-trace's `vs` and policy-gradient advantages) are computed without gradients: a loss
 moves the policy and the value towards them, never them towards the prediction.
 
@@ -70,6 +76,15 @@ def _shifted_values(values: torch.Tensor, bootstrap_value: torch.Tensor) -> torc
     return torch.cat([values[1:], bootstrap_value.unsqueeze(0)], dim=0)
 
 
+def _trace_decays(discounts: torch.Tensor, truncated: torch.Tensor | None) -> torch.Tensor:
+    """The discounts the trace carries backwards: `discounts`, but 0 at truncated steps (the trace stops there while
+    the one-step bootstrap still uses the discount)."""
+    if truncated is None:
+        return discounts
+    _check_same_shape(discounts=discounts, truncated=truncated)
+    return torch.where(truncated.to(torch.bool), torch.zeros_like(discounts), discounts)
+
+
 def _discounted_backward_sum(deltas: torch.Tensor, decays: torch.Tensor) -> torch.Tensor:
     """`out[t] = deltas[t] + decays[t] * out[t + 1]`, with `out[T] = 0`; all tensors `[T, B]`.
 
@@ -94,12 +109,14 @@ def gae(
     bootstrap_value: torch.Tensor,
     discounts: torch.Tensor,
     gae_lambda: float,
+    truncated: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalized advantage estimation (Schulman et al. 2016), computed backwards and without gradients.
 
     `delta[t] = rewards[t] + discounts[t] * V[t + 1] - V[t]` and
     `advantages[t] = delta[t] + discounts[t] * gae_lambda * advantages[t + 1]`, with `V[T] = bootstrap_value`.
-    A zero discount (an episode's end) cuts both the bootstrap and the trace, as in cleanrl's `ppo.py`.
+    A zero discount (an episode's end) cuts both the bootstrap and the trace, as in cleanrl's `ppo.py`; a
+    truncated step (a time limit) keeps its bootstrap `discounts[t] * V[t + 1]` and cuts only the trace.
 
     Args:
         rewards: `[T, B]` reward received at each step.
@@ -107,6 +124,7 @@ def gae(
         bootstrap_value: `[B]` the value estimate of the state after the last step.
         discounts: `[T, B]` `gamma * (1 - done)`: 0 where the episode ended at that step.
         gae_lambda: the trace's decay in [0, 1]; 0 gives one-step TD errors, 1 the discounted returns minus values.
+        truncated: optional `[T, B]` bool, True where a time limit cut the episode at that step (module docstring).
 
     Returns:
         `(advantages, returns)`, both `[T, B]` and detached; `returns = advantages + values`, the value targets.
@@ -117,7 +135,7 @@ def gae(
     with torch.no_grad():
         values = values.detach()
         deltas = rewards + discounts * _shifted_values(values, bootstrap_value.detach()) - values
-        advantages = _discounted_backward_sum(deltas, discounts * gae_lambda)
+        advantages = _discounted_backward_sum(deltas, _trace_decays(discounts, truncated) * gae_lambda)
         return advantages, advantages + values
 
 
@@ -150,6 +168,7 @@ def vtrace(
     clip_c: float | None = 1.0,
     clip_pg_rho: float | None = 1.0,
     trace_lambda: float = 1.0,
+    truncated: torch.Tensor | None = None,
 ) -> VTraceReturns:
     """IMPALA's V-trace targets (Espeholt et al. 2018, section 4.1), computed backwards without gradients.
 
@@ -172,6 +191,9 @@ def vtrace(
         clip_c: c-bar, the truncation of the trace coefficients; None for none.
         clip_pg_rho: the truncation of the ratios in the policy-gradient advantages; None for none.
         trace_lambda: a decay in [0, 1] multiplying every trace coefficient c_t.
+        truncated: optional `[T, B]` bool, True where a time limit cut the episode at that step: there
+            `v_s = V(x_s) + delta_s` (no trace from the next episode) and the policy-gradient advantage bootstraps
+            from `V(x_{s+1})`, the final observation's value (module docstring).
 
     Returns:
         `VTraceReturns(vs, pg_advantages, rhos)`, each `[T, B]` and detached.
@@ -192,8 +214,10 @@ def vtrace(
         next_values = _shifted_values(values, bootstrap_value)
         deltas = _clipped(rhos, clip_rho) * (rewards + discounts * next_values - values)
         traces = trace_lambda * _clipped(rhos, clip_c)
-        vs = values + _discounted_backward_sum(deltas, discounts * traces)
+        vs = values + _discounted_backward_sum(deltas, _trace_decays(discounts, truncated) * traces)
         next_vs = _shifted_values(vs, bootstrap_value)
+        if truncated is not None:
+            next_vs = torch.where(truncated.to(torch.bool), next_values, next_vs)
         pg_advantages = _clipped(rhos, clip_pg_rho) * (rewards + discounts * next_vs - values)
         return VTraceReturns(vs=vs, pg_advantages=pg_advantages, rhos=rhos)
 
@@ -514,6 +538,7 @@ def vtrace_loss(
     *,
     config: VTraceLossConfig = VTraceLossConfig(),
     mask: torch.Tensor | None = None,
+    truncated: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """IMPALA's actor-critic loss on V-trace targets (Espeholt et al. 2018, section 4.2), as scalable_agent builds it.
 
@@ -534,6 +559,7 @@ def vtrace_loss(
         config: V-trace's truncations and the terms' weights.
         mask: optional `[T, B]` bool, True for real steps; it only keeps padding out of the means, so padded steps
             should also carry discount 0 at the last real step if anything follows them in the sequence.
+        truncated: optional `[T, B]` bool, True where a time limit cut the episode (`vtrace`).
 
     Returns:
         `(total_loss, stats)`: the scalar loss and detached scalar tensors `total_loss`, `policy_loss`,
@@ -551,6 +577,7 @@ def vtrace_loss(
         clip_c=config.clip_c,
         clip_pg_rho=config.clip_pg_rho,
         trace_lambda=config.trace_lambda,
+        truncated=truncated,
     )
     policy = -_masked_mean(targets.pg_advantages.detach() * target_log_probs, mask)
     value = value_loss(values, targets.vs, mask=mask)

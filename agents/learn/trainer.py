@@ -28,8 +28,9 @@ from safetensors.torch import load_file, save_file
 
 import arena
 from agents.base import BatchedAgent
-from agents.learn.learner import Learner, Rollout, collect
+from agents.learn.learner import Learner, Rollout, SeatStep, collect
 from agents.policies import make_policy
+from agents.policies.action_space import action_space
 from agents.policies.base import Policy, load_policy, save_policy
 from arena.env import ArenaEnv, StepType
 from arena.interface.view import InterfaceFormat
@@ -78,8 +79,23 @@ class TrainConfig:
     device: str = "cpu"
     mixed_precision: bool = False
     """bfloat16 autocast for the forward passes on CUDA."""
+    action_space: str = "full"
+    """The functions the policy may choose and the arguments it does not (agents.policies.action_space: full,
+    no_camera, screen); kept in the policy's config, so it goes wherever the policy plays."""
+    see_time: bool = True
+    """The policy reads the fraction of the episode left (PolicyConfig.time_limit_loops)."""
+    stagger: bool = True
+    """One-player scenarios: each game's first episode starts part of the way in (arena.env.staggered_start), so
+    the games of a batch do not all end on the same step."""
+    normalize_advantages: bool = True
+    """PPO: advantages scaled to mean 0 and standard deviation 1 over each batch."""
+    reward_scale: float = 1.0
+    """Rewards are multiplied by this for learning (scores and logs are unscaled)."""
 
     def __post_init__(self) -> None:
+        action_space(self.action_space)  # a clear error for an unknown name
+        if self.reward_scale <= 0:
+            raise ValueError(f"reward_scale must be positive, got {self.reward_scale}")
         if self.algo not in ALGORITHMS:
             raise ValueError(f"algo must be one of {ALGORITHMS}, got {self.algo!r}")
         for name in ("num_envs", "unroll", "epochs", "minibatches", "actor_lag"):
@@ -94,6 +110,18 @@ class TrainConfig:
     @property
     def interface(self) -> InterfaceFormat:
         return InterfaceFormat(screen_size=self.screen_size, minimap_size=self.minimap_size)
+
+    @property
+    def policy_options(self) -> dict:
+        """The policy config fields this run sets: its action space and, with see_time, the time limit."""
+        spec = make_scenario(resolve_id(self.scenario)).spec
+        return {**action_space(self.action_space).policy_options(),
+                "time_limit_loops": spec.time_limit_loops if self.see_time else None}
+
+
+def new_policy(config: TrainConfig) -> Policy:
+    """A fresh policy for a run of `config` (seed torch first for the same initial weights)."""
+    return make_policy(config.policy, config.interface, **config.policy_options)
 
 
 @dataclasses.dataclass
@@ -127,8 +155,10 @@ class Seat:
         self._first = torch.ones(config.num_envs, dtype=torch.bool, device=self.env.device)
         self.recorder: ReplayRecorder | None = None
 
-    def reset(self, seed: int) -> dict[str, torch.Tensor]:
-        obs, _ = self.env.reset(seed=seed)
+    def reset(self, seed: int, *, stagger: bool = False) -> dict[str, torch.Tensor]:
+        """Begin every game; `stagger` (one-player scenarios): first episodes start staggered (arena.env)."""
+        obs, _ = (self.env.reset(seed=seed, options={"stagger": True}) if stagger and not self.two_player
+                  else self.env.reset(seed=seed))
         self._first = torch.ones_like(self._first)
         if self.opponent is not None:
             self.opponent.reset(self.env.num_envs)
@@ -142,19 +172,22 @@ class Seat:
         self._opponent_obs = player_view(obs, 1)
         return player_view(obs, 0)
 
-    def step(self, action) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(obs, reward [B], step_type [B], episode result [B]: the score (one player) or +1/0/-1 (two))."""
+    def step(self, action) -> SeatStep:
+        """One step of every game. A two-player game's time limit decides it (a draw, or the better score wins):
+        its end there is the game's end, never a truncation; a one-player mini-game's time limit truncates."""
         if self.two_player:
             other = self.opponent.act(self._opponent_obs, self._first)
             obs, reward, _, _, info = self.env.step([action, other])
             if self.recorder is not None:
                 self.recorder.step(self.env, [action, other], obs, reward, info)
             self._first = info["step_type"] == int(StepType.FIRST)
-            return self._own(obs), reward[:, 0], info["step_type"], info["outcome"].float()
-        obs, reward, _, _, info = self.env.step(action)
+            return SeatStep(obs=self._own(obs), reward=reward[:, 0], step_type=info["step_type"],
+                            truncated=torch.zeros_like(self._first), result=info["outcome"].float())
+        obs, reward, _, truncated, info = self.env.step(action)
         if self.recorder is not None:
             self.recorder.step(self.env, action, obs, reward, info)
-        return obs, reward, info["step_type"], info["score"]
+        return SeatStep(obs=obs, reward=reward, step_type=info["step_type"], truncated=truncated,
+                        result=info["score"])
 
 
 def opponent_agent(config: TrainConfig) -> BatchedAgent | None:
@@ -189,15 +222,16 @@ class Trainer:
             if not existing.is_file():
                 raise FileNotFoundError(f"nothing to resume in {self.folder}: no config.json")
             saved = json.loads(existing.read_text())
-            if saved != dataclasses.asdict(config):
-                changed = sorted(k for k in saved if saved[k] != dataclasses.asdict(config).get(k))
+            mine = json.loads(json.dumps(dataclasses.asdict(config)))
+            if saved != mine:
+                changed = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
                 raise ValueError(f"{self.folder} was trained with another configuration (differs in {changed}); "
                                  "resume with the same options, or train into a new folder")
         elif (self.folder / "checkpoints").exists():
             raise FileExistsError(f"{self.folder} already holds a run; use --resume to continue it, or another "
                                   "folder")
         torch.manual_seed(config.seed)
-        policy: Policy = make_policy(config.policy, config.interface).to(self.device)
+        policy: Policy = new_policy(config).to(self.device)
         supervised = None
         if config.kl_to:
             supervised = load_policy(config.kl_to, device=self.device)
@@ -209,7 +243,7 @@ class Trainer:
         self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy
         self.seat = Seat(config, opponent_agent(config))
         self.progress = Progress()
-        self.obs = self.seat.reset(config.seed)
+        self.obs = self.seat.reset(config.seed, stagger=config.stagger)
         self._was_last = torch.zeros(config.num_envs, dtype=torch.bool, device=self.device)
         """Games whose last step ended their episode: their next action is ignored (next-step autoreset)."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -256,7 +290,7 @@ class Trainer:
         bootstrap = self.policy if cfg.algo == "vtrace" else None  # V-trace bootstraps from the learner's value
         collected = collect(self.actor, self.seat.step, self.obs, self._was_last, unroll=cfg.unroll,
                             gamma=cfg.gamma, generator=self.learner.generator, bootstrap_policy=bootstrap,
-                            autocast=self.learner.autocast)
+                            autocast=self.learner.autocast, reward_scale=cfg.reward_scale)
         self.obs, self._was_last = collected.obs, collected.was_last
         for step_ended, step_results in zip(collected.ended, collected.results):
             self._count_episodes(step_ended, step_results)
@@ -348,4 +382,4 @@ def _write_json(path: Path, value: dict) -> None:
     os.replace(partial, path)
 
 
-__all__ = ["ALGORITHMS", "Progress", "Rollout", "Seat", "TrainConfig", "Trainer", "opponent_agent"]
+__all__ = ["ALGORITHMS", "Progress", "Rollout", "Seat", "TrainConfig", "Trainer", "new_policy", "opponent_agent"]

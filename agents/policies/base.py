@@ -24,10 +24,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from agents.base import BatchedAgent
-from agents.policies.distribution import (ARGUMENT_FUNCTIONS, ARGUMENT_NAMES, ActionDistribution,
+from agents.policies.distribution import (ARGUMENT_FUNCTIONS, ARGUMENT_NAMES, ARGUMENT_SIZES, ActionDistribution,
                                           ArgumentDistribution, CategoricalArgument, PointArgument, PointKind,
-                                          UnitOrPointArgument)
+                                          UnitOrPointArgument, argument_functions)
+from agents.policies.encoding import encode_available, required
 from arena.interface.actions import BatchedAction
+from arena.interface.functions import NUM_FUNCTIONS, FunctionId
 
 FORMAT_NAME = "arena-policy"
 FORMAT_VERSION = 1
@@ -51,11 +53,25 @@ class PolicyConfig:
     """Screen pixels per side the policy reads and points at."""
     minimap_size: int = 64
     """Minimap pixels per side."""
+    functions: tuple[int, ...] | None = None
+    """The action space: the pysc2 function ids the policy may choose (no_op always stays); the others are masked
+    out of the available actions the policy reads, so it never sees or picks them. None: every function."""
+    fixed_arguments: tuple[tuple[str, int], ...] = ()
+    """Categorical arguments the policy does not choose, with their value: (("queued", 0),) makes every order act
+    now instead of waiting behind the current one."""
+    time_limit_loops: int | None = None
+    """The episode's time limit in game loops: the policy reads the fraction of it left (from the observation's
+    game_loop), so its value can tell an episode about to end from one just begun. None: it does not see time."""
 
     def __post_init__(self) -> None:
         if self.screen_size < 8 or self.minimap_size < 8:
             raise ValueError(f"screen_size and minimap_size must be at least 8, got {self.screen_size} and "
                              f"{self.minimap_size}")
+        object.__setattr__(self, "fixed_arguments", check_fixed_arguments(self.fixed_arguments))
+        if self.functions is not None:
+            object.__setattr__(self, "functions", check_functions(self.functions))
+        if self.time_limit_loops is not None and self.time_limit_loops < 1:
+            raise ValueError(f"time_limit_loops must be at least 1 (or None), got {self.time_limit_loops}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (tuples become lists)."""
@@ -77,6 +93,39 @@ class PolicyConfig:
             return cls(**values)
         except TypeError as error:
             raise ValueError(f"invalid {cls.kind} config: {error}") from None
+
+
+def check_functions(functions) -> tuple[int, ...]:
+    """The action space's function ids, sorted and without repeats, no_op included.
+
+    Raises:
+        ValueError: an id is not a pysc2 function id.
+    """
+    ids = sorted({int(f) for f in functions} | {int(FunctionId.no_op)})
+    bad = [f for f in ids if not 0 <= f < NUM_FUNCTIONS]
+    if bad:
+        raise ValueError(f"functions {bad} are not pysc2 function ids (0..{NUM_FUNCTIONS - 1})")
+    return tuple(ids)
+
+
+def check_fixed_arguments(fixed) -> tuple[tuple[str, int], ...]:
+    """Fixed arguments as sorted (name, value) pairs (JSON gives lists; a dict is accepted too).
+
+    Raises:
+        ValueError: a name is not a categorical argument, or its value is out of range.
+    """
+    pairs = fixed.items() if isinstance(fixed, Mapping) else fixed
+    checked = {}
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"a fixed argument is a (name, value) pair, got {pair!r}")
+        name, value = str(pair[0]), int(pair[1])
+        if name not in ARGUMENT_SIZES:
+            raise ValueError(f"{name!r} cannot be fixed: fixable arguments are {', '.join(ARGUMENT_SIZES)}")
+        if not 0 <= value < ARGUMENT_SIZES[name]:
+            raise ValueError(f"{name} takes values 0..{ARGUMENT_SIZES[name] - 1}, got {value}")
+        checked[name] = value
+    return tuple(sorted(checked.items()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +150,36 @@ class Policy(torch.nn.Module, abc.ABC):
         if not isinstance(config, self.config_type):
             raise TypeError(f"{type(self).__name__} takes a {self.config_type.__name__}, got {type(config).__name__}")
         self.config = config
+        allowed = torch.ones(NUM_FUNCTIONS, dtype=torch.bool)
+        if config.functions is not None:
+            allowed = torch.zeros(NUM_FUNCTIONS, dtype=torch.bool)
+            allowed[list(config.functions)] = True
+        self.register_buffer("allowed_functions", allowed, persistent=False)
+        self.argument_functions = argument_functions(config.functions)
+        """Per argument, the functions of the action space that take it (the rows of conditioned heads)."""
+
+    @property
+    def time_features(self) -> int:
+        """Inputs the policy reads about time: 1 (the fraction of the episode left) with a time limit, else 0."""
+        return 0 if self.config.time_limit_loops is None else 1
+
+    def encode_available(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """available_actions [B, 573] bool within the policy's action space (config.functions)."""
+        return encode_available(obs, self.allowed_functions.device) & self.allowed_functions
+
+    def encode_time(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[B, time_features] float: the fraction of the episode left, 1 at its start and 0 at its time limit."""
+        device = self.allowed_functions.device
+        if self.config.time_limit_loops is None:
+            return torch.zeros(obs["available_actions"].shape[0], 0, device=device)
+        loops = required(obs, "game_loop").to(device, torch.float32).reshape(-1, 1)
+        return (1.0 - loops / self.config.time_limit_loops).clamp(0.0, 1.0)
+
+    def distribution(self, function_logits: torch.Tensor, available: torch.Tensor,
+                     arguments: Mapping[str, ArgumentDistribution]) -> ActionDistribution:
+        """The ActionDistribution of this policy's action space (its argument rows and fixed arguments)."""
+        return ActionDistribution(function_logits, available, arguments, argument_functions=self.argument_functions,
+                                  fixed_arguments=dict(self.config.fixed_arguments))
 
     @property
     def kind(self) -> str:

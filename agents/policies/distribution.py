@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import functools
 from typing import Mapping
 
 import torch
@@ -62,16 +63,30 @@ def _uses_table() -> torch.Tensor:
     return uses
 
 
-def _row_table(name: str) -> torch.Tensor:
-    rows = torch.zeros(NUM_FUNCTIONS, dtype=torch.long)
-    rows[list(ARGUMENT_FUNCTIONS[name])] = torch.arange(len(ARGUMENT_FUNCTIONS[name]))
-    return rows
+@functools.lru_cache(maxsize=None)
+def argument_functions(functions: tuple[int, ...] | None) -> Mapping[str, tuple[int, ...]]:
+    """Per argument, the functions of an action space (`functions`; None: all) that take it, ascending: the rows of
+    a function-conditioned head. An argument no function of the space takes keeps one row (its first function's,
+    whose probability is 0), so every head keeps a shape."""
+    if functions is None:
+        return ARGUMENT_FUNCTIONS
+    allowed = set(functions)
+    return {name: tuple(f for f in ids if f in allowed) or ids[:1] for name, ids in ARGUMENT_FUNCTIONS.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _row_tables(functions: tuple[tuple[str, tuple[int, ...]], ...]) -> dict[str, torch.Tensor]:
+    """Per argument, [573] long: a function's row in a function-conditioned head (0 for functions not taking it)."""
+    tables = {}
+    for name, ids in functions:
+        rows = torch.zeros(NUM_FUNCTIONS, dtype=torch.long)
+        rows[list(ids)] = torch.arange(len(ids))
+        tables[name] = rows
+    return tables
 
 
 USES = _uses_table()
 """[573, len(ARGUMENT_NAMES)] bool: which arguments each function takes."""
-ROWS = {name: _row_table(name) for name in ARGUMENT_NAMES}
-"""Per argument, [573] long: a function's row in a function-conditioned head (0 for functions not taking it)."""
 
 
 def masked_log_softmax(logits: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
@@ -294,6 +309,15 @@ class UnitOrPointArgument(ArgumentDistribution):
         return probs.reshape(B, -1).scatter_add(1, index, unit).reshape(B, H, W)
 
 
+def fixed_argument(argument: ArgumentDistribution, value: int) -> CategoricalArgument:
+    """`argument` (categorical) with all its probability on `value`, in every row: no choice and no entropy."""
+    if not isinstance(argument, CategoricalArgument):
+        raise ValueError(f"only categorical arguments can be fixed, not {argument.name!r}")
+    keep = torch.zeros_like(argument.log_probs, dtype=torch.bool)
+    keep[..., value] = True
+    return CategoricalArgument(argument.name, masked_log_softmax(argument.log_probs, keep))
+
+
 def _same_kind(mine: ArgumentDistribution, other: ArgumentDistribution) -> None:
     if type(mine) is not type(other):
         raise ValueError(f"cannot compare argument {mine.name!r} across structures: {type(mine).__name__} vs "
@@ -308,22 +332,31 @@ class ActionDistribution:
         function_logits: [B, 573] unnormalised.
         available: [B, 573] bool, the observation's available_actions (no_op counts as available when nothing is).
         arguments: by argument name, every name of ARGUMENT_NAMES.
+        argument_functions: per argument, the functions whose rows a conditioned head has (`argument_functions` of
+            the policy's action space; default every function taking it).
+        fixed_arguments: categorical arguments given one value with probability 1 (no choice, no entropy).
     """
 
     def __init__(self, function_logits: torch.Tensor, available: torch.Tensor,
-                 arguments: Mapping[str, ArgumentDistribution]):
+                 arguments: Mapping[str, ArgumentDistribution], *,
+                 argument_functions: Mapping[str, tuple[int, ...]] = ARGUMENT_FUNCTIONS,
+                 fixed_arguments: Mapping[str, int] | None = None):
         missing = [name for name in ARGUMENT_NAMES if name not in arguments]
         if missing:
             raise ValueError(f"an ActionDistribution needs every argument; missing {missing}")
         for name, argument in arguments.items():
-            if argument.rows not in (1, len(ARGUMENT_FUNCTIONS[name])):
+            if argument.rows not in (1, len(argument_functions[name])):
                 raise ValueError(f"argument {name!r} has {argument.rows} rows; expected 1 or one per function "
-                                 f"taking it ({len(ARGUMENT_FUNCTIONS[name])})")
+                                 f"taking it ({len(argument_functions[name])})")
         keep = available.bool()
         nothing = ~keep.any(-1, keepdim=True)
         keep = keep | (nothing & (torch.arange(NUM_FUNCTIONS, device=keep.device) == int(FunctionId.no_op)))
         self.function_log_probs = masked_log_softmax(function_logits, keep)  # [B, 573]
+        self.argument_functions = {name: tuple(argument_functions[name]) for name in ARGUMENT_NAMES}
+        self.row_tables = _row_tables(tuple(self.argument_functions.items()))
         self.arguments = {name: arguments[name] for name in ARGUMENT_NAMES}
+        for name, value in (fixed_arguments or {}).items():
+            self.arguments[name] = fixed_argument(self.arguments[name], value)
 
     @property
     def function_probs(self) -> torch.Tensor:
@@ -333,7 +366,7 @@ class ActionDistribution:
     def _rows(self, name: str, function: torch.Tensor) -> torch.Tensor:
         if self.arguments[name].rows == 1:
             return torch.zeros_like(function)
-        return ROWS[name].to(function.device)[function]
+        return self.row_tables[name].to(function.device)[function]
 
     def _uses(self, function: torch.Tensor) -> torch.Tensor:
         return USES.to(function.device)[function]  # [B, len(ARGUMENT_NAMES)]
@@ -367,7 +400,7 @@ class ActionDistribution:
 
     def _function_weights(self, name: str) -> torch.Tensor:
         """[B, F] the probability of each function taking argument `name`."""
-        return self.function_log_probs[:, list(ARGUMENT_FUNCTIONS[name])].exp()
+        return self.function_log_probs[:, list(self.argument_functions[name])].exp()
 
     def entropy(self) -> torch.Tensor:
         """[B] the exact entropy of the action: the function's entropy plus each argument's entropy weighted by the
@@ -411,5 +444,5 @@ class ActionDistribution:
 
     def most_probable_point_function(self, name: str = "screen") -> torch.Tensor:
         """[B] long: the most probable function that takes point argument `name`."""
-        ids = torch.tensor(ARGUMENT_FUNCTIONS[name], device=self.function_log_probs.device)
+        ids = torch.tensor(self.argument_functions[name], device=self.function_log_probs.device)
         return ids[self._function_weights(name).argmax(-1)]

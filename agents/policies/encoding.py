@@ -258,14 +258,23 @@ class LayerEmbedding(nn.Module):
         self.out_channels = embedding_dim + len(self.numeric)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        B, _, H, W = codes.shape
-        summed = torch.zeros(B, H, W, self.embedding.embedding_dim, device=codes.device)
-        for layer, offset in zip(self.categorical, self.offsets):
-            summed = summed + self.embedding(codes[:, layer].long() + offset)
-        parts = [summed.permute(0, 3, 1, 2)]
+        parts = [self._embedded(codes)]
         if self.numeric:
             parts.append(codes[:, self.numeric].float() / 255.0)
         return torch.cat(parts, dim=1)
+
+    def _embedded(self, codes: torch.Tensor) -> torch.Tensor:
+        """The categorical layers' summed embeddings [B, embedding_dim, H, W], computed as the one-hot of every
+        categorical layer times the embedding table (a 1x1 convolution): equal to summing `nn.Embedding` lookups,
+        but its backward pass is a matrix product instead of a scatter over every pixel (5-10x faster on CPU)."""
+        B, _, H, W = codes.shape
+        weight = self.embedding.weight  # [categories, D]
+        if not self.categorical:
+            return weight.new_zeros(B, weight.shape[1], H, W)
+        onehot = weight.new_zeros(B, weight.shape[0], H, W)
+        for layer, offset in zip(self.categorical, self.offsets):
+            onehot.scatter_(1, (codes[:, layer].long() + offset)[:, None], 1.0)  # layers own disjoint rows
+        return torch.einsum("bchw,cd->bdhw", onehot, weight)
 
 
 def resize(maps: torch.Tensor, size: int) -> torch.Tensor:

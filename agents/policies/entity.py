@@ -23,11 +23,10 @@ import torch
 from torch import nn
 
 from agents.policies.base import Policy, PolicyConfig, PolicyOutput
-from agents.policies.distribution import (ARGUMENT_FUNCTIONS, ARGUMENT_SIZES, ActionDistribution,
-                                          CategoricalArgument, PointArgument, PointKind, UnitOrPointArgument,
-                                          masked_log_softmax)
+from agents.policies.distribution import (ARGUMENT_SIZES, CategoricalArgument, PointArgument, PointKind,
+                                          UnitOrPointArgument, masked_log_softmax)
 from agents.policies.encoding import (DEFAULT_UNIT_TYPE_IDS, NUM_UNIT_NUMBERS, UNIT_ALLIANCES, LayerEmbedding,
-                                      check_layers, encode_available, encode_minimap, encode_player, encode_screen,
+                                      check_layers, encode_minimap, encode_player, encode_screen,
                                       init_head, inverse_sqrt, required, unit_numbers, unit_pixels,
                                       unit_type_index, unit_type_lookup, unit_type_vocabulary_size)
 from agents.policies.fully_conv import FULLY_CONV_MINIMAP_LAYERS, spatial_encoder
@@ -166,7 +165,7 @@ class EntityPolicy(Policy):
     def __init__(self, config: EntityConfig):
         super().__init__(config)
         self.register_buffer("unit_type_lookup", unit_type_lookup(config.unit_type_ids), persistent=False)
-        for name, ids in ARGUMENT_FUNCTIONS.items():
+        for name, ids in self.argument_functions.items():
             self.register_buffer(f"functions_{name}", torch.tensor(ids, dtype=torch.long), persistent=False)
         core, channels = config.core_size, config.spatial_channels
         self.units = UnitEncoder(config)
@@ -174,7 +173,7 @@ class EntityPolicy(Policy):
             LayerEmbedding(config.screen_layers, config.unit_type_ids, config.embedding_dim), channels)
         self.minimap_encoder = spatial_encoder(
             LayerEmbedding(config.minimap_layers, config.unit_type_ids, config.embedding_dim), channels)
-        core_input = 2 * config.unit_dim + 2 * channels[1] + PLAYER_FIELDS + NUM_FUNCTIONS
+        core_input = 2 * config.unit_dim + 2 * channels[1] + PLAYER_FIELDS + NUM_FUNCTIONS + self.time_features
         self.core = nn.Sequential(nn.Linear(core_input, core), nn.ReLU(), nn.Linear(core, core), nn.ReLU())
         self.function_head = init_head(nn.Linear(core, NUM_FUNCTIONS))
         self.function_embedding = nn.Embedding(NUM_FUNCTIONS, core)
@@ -200,7 +199,8 @@ class EntityPolicy(Policy):
             "screen": encode_screen(obs, config.screen_layers, config.screen_size, lookup),
             "minimap": encode_minimap(obs, config.minimap_layers, config.minimap_size, lookup),
             "player": encode_player(obs, device),
-            "available_actions": encode_available(obs, device),
+            "available_actions": self.encode_available(obs),
+            "time_left": self.encode_time(obs),
             "unit_type": unit_type_index(units[..., int(FeatureUnit.unit_type)], lookup),
             "unit_alliance": units[..., int(FeatureUnit.alliance)].clamp(0, UNIT_ALLIANCES - 1).to(torch.uint8),
             "unit_numbers": torch.where(mask[..., None], unit_numbers(units, config.screen_size), 0.0).half(),
@@ -220,7 +220,8 @@ class EntityPolicy(Policy):
         minimap = self.minimap_encoder(encoded["minimap"])  # [B, C, M, M]
         available = encoded["available_actions"]
         core = self.core(torch.cat([unit_summary, screen.mean((2, 3)), minimap.mean((2, 3)),
-                                    encoded["player"].float(), available.float()], dim=-1))  # [B, core]
+                                    encoded["player"].float(), available.float(),
+                                    encoded["time_left"].float()], dim=-1))  # [B, core]
         arguments = {name: CategoricalArgument(name, masked_log_softmax(head(self._conditioned(core, name))))
                      for name, head in self.argument_heads.items()}
         arguments["screen"] = self._screen_argument(core, units, screen, encoded)
@@ -228,7 +229,7 @@ class EntityPolicy(Policy):
             self.point_heads["screen2"](self._conditioned(core, "screen2"), screen)), S)
         arguments["minimap"] = PointArgument("minimap", masked_log_softmax(
             self.point_heads["minimap"](self._conditioned(core, "minimap"), minimap)), M)
-        distribution = ActionDistribution(self.function_head(core), available, arguments)
+        distribution = self.distribution(self.function_head(core), available, arguments)
         return PolicyOutput(distribution=distribution, value=self.value_head(core)[:, 0])
 
     def _screen_argument(self, core: torch.Tensor, units: torch.Tensor, screen: torch.Tensor,

@@ -23,11 +23,10 @@ import torch
 from torch import nn
 
 from agents.policies.base import Policy, PolicyConfig, PolicyOutput
-from agents.policies.distribution import (ARGUMENT_SIZES, ActionDistribution, CategoricalArgument, PointArgument,
-                                          masked_log_softmax)
+from agents.policies.distribution import ARGUMENT_SIZES, CategoricalArgument, PointArgument, masked_log_softmax
 from agents.policies.encoding import (DEFAULT_UNIT_TYPE_IDS, LayerEmbedding, broadcast, check_layers,
-                                      encode_available, encode_minimap, encode_player, encode_screen, init_head,
-                                      resize, unit_type_lookup)
+                                      encode_minimap, encode_player, encode_screen, init_head, resize,
+                                      unit_type_lookup)
 from arena.interface.functions import NUM_FUNCTIONS
 from arena.interface.observation import PLAYER_FIELDS
 from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS
@@ -99,7 +98,7 @@ class FullyConv(Policy):
                                               config.conv_channels)
         self.minimap_encoder = spatial_encoder(LayerEmbedding(config.minimap_layers, config.unit_type_ids, embed),
                                                config.conv_channels)
-        self.nonspatial = nn.Linear(PLAYER_FIELDS + NUM_FUNCTIONS, config.nonspatial_channels)
+        self.nonspatial = nn.Linear(PLAYER_FIELDS + NUM_FUNCTIONS + self.time_features, config.nonspatial_channels)
         state = 2 * config.conv_channels[1] + config.nonspatial_channels
         self.fc = nn.Linear(state * config.pool_size ** 2, config.hidden_size)
         self.function_head = init_head(nn.Linear(config.hidden_size, NUM_FUNCTIONS))
@@ -116,7 +115,8 @@ class FullyConv(Policy):
             "screen": encode_screen(obs, config.screen_layers, config.screen_size, lookup),
             "minimap": encode_minimap(obs, config.minimap_layers, config.minimap_size, lookup),
             "player": encode_player(obs, lookup.device),
-            "available_actions": encode_available(obs, lookup.device),
+            "available_actions": self.encode_available(obs),
+            "time_left": self.encode_time(obs),
         }
 
     def forward(self, encoded: Mapping[str, torch.Tensor]) -> PolicyOutput:
@@ -124,7 +124,7 @@ class FullyConv(Policy):
         screen = self.screen_encoder(encoded["screen"])  # [B, 32, S, S]
         minimap = self.minimap_encoder(encoded["minimap"])  # [B, 32, M, M]
         available = encoded["available_actions"]
-        flat = torch.cat([encoded["player"].float(), available.float()], dim=-1)
+        flat = torch.cat([encoded["player"].float(), available.float(), encoded["time_left"].float()], dim=-1)
         nonspatial = torch.tanh(self.nonspatial(flat))  # [B, 16]
         state_screen = torch.cat([screen, resize(minimap, S), broadcast(nonspatial, S)], dim=1)
         state_minimap = torch.cat([resize(screen, M), minimap, broadcast(nonspatial, M)], dim=1)
@@ -136,5 +136,5 @@ class FullyConv(Policy):
                                   ("minimap", state_minimap, M)):
             logits = self.point_heads[name](state).flatten(1)  # [B, size * size]
             arguments[name] = PointArgument(name, masked_log_softmax(logits)[:, None], size)
-        distribution = ActionDistribution(self.function_head(hidden), available, arguments)
+        distribution = self.distribution(self.function_head(hidden), available, arguments)
         return PolicyOutput(distribution=distribution, value=self.value_head(hidden)[:, 0])

@@ -138,9 +138,13 @@ class ReplayRecorder:
 
     def __init__(self, folder: str | Path | None, players: Sequence[str], *,
                  sampling: ReplaySampling = ReplaySampling(), prefix: str | None = None,
-                 on_saved: Callable[[Path], None] | None = None):
+                 on_saved: Callable[[Path], None] | None = None,
+                 player_details: Sequence[dict[str, Any]] | None = None):
         self.folder = None if folder is None else Path(folder)
         self.players = list(players)
+        self.player_details = [dict(d) for d in player_details] if player_details else [{} for _ in self.players]
+        if len(self.player_details) != len(self.players):
+            raise ValueError(f"player_details has {len(self.player_details)} entries for {len(self.players)} players")
         self.sampling = sampling
         self.prefix = prefix
         self.on_saved = on_saved
@@ -252,7 +256,7 @@ class ReplayRecorder:
         explanations = _gather_explanations(steps, game)
         state = env.state
         seed = int(state.seed[game])
-        header = replay_header(env, self.players, seed)
+        header = replay_header(env, self.players, seed, self.player_details)
         outcome = {"result": result, "steps": len(steps) - 1, "game_loops": int(frames["game_loop"][-1]),
                    "ended": "terminated" if _terminated(env, game) else "truncated"}
         return Replay(header=header, outcome=outcome, actions=actions, frames=frames, units=units,
@@ -331,8 +335,11 @@ def _gather_explanations(steps: list[_StepRows], game: int) -> dict[str, np.ndar
     return out
 
 
-def replay_header(env: "ArenaEnv | ArenaMultiEnv", players: Sequence[str], seed: int) -> dict[str, Any]:
-    """The header of a replay of one game of `env` seeded `seed`: everything needed to re-simulate and view it."""
+def replay_header(env: "ArenaEnv | ArenaMultiEnv", players: Sequence[str], seed: int,
+                  player_details: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The header of a replay of one game of `env` seeded `seed`: everything needed to re-simulate and view it.
+    `player_details`: more about each player, kept in its entry (e.g. a trained policy's action space)."""
+    details = player_details or [{} for _ in players]
     spec = env.spec_
     table = env.context.table
     limits = getattr(env, "limits", None)
@@ -350,7 +357,7 @@ def replay_header(env: "ArenaEnv | ArenaMultiEnv", players: Sequence[str], seed:
         "scenario": {"id": spec.id, "name": spec.name, "version": spec.version},
         "engine_version": engine_version(), "seed": seed, "episode": 0, "step_mul": env.step_mul,
         "game_loops_per_second": GAME_LOOPS_PER_SECOND,
-        "players": [{"player": i, "name": name} for i, name in enumerate(players)],
+        "players": [{**details[i], "player": i, "name": name} for i, name in enumerate(players)],
         "limits": None if limits is None else {"apm_caps": [[c.actions, c.window_loops] for c in limits.apm_caps],
                                                "delay_loops": limits.delay_loops, "fog": limits.fog},
         "fog": bool(env.context.fog),

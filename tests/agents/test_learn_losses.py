@@ -67,8 +67,14 @@ def value_after(values: list, bootstrap: list, t: int, b: int) -> float:
     return values[t + 1][b] if t + 1 < len(values) else bootstrap[b]
 
 
+def carries(d: dict[str, list], t: int, b: int) -> float:
+    """1 where the trace runs on past step t, 0 where a time limit cut the episode there."""
+    return 0.0 if d.get("truncated") and d["truncated"][t][b] else 1.0
+
+
 def loop_gae(d: dict[str, list], lam: float) -> tuple[list, list]:
-    """A_t = sum_{k >= t} (prod_{i=t}^{k-1} discount_i * lambda) delta_k (Schulman et al. 2016, equation 16)."""
+    """A_t = sum_{k >= t} (prod_{i=t}^{k-1} discount_i * lambda) delta_k (Schulman et al. 2016, equation 16); a
+    truncated step keeps its own bootstrap (discount_k V_{k+1}) but nothing after it is summed."""
     advantages = [[0.0] * B for _ in range(T)]
     for b in range(B):
         deltas = [
@@ -80,7 +86,7 @@ def loop_gae(d: dict[str, list], lam: float) -> tuple[list, list]:
             weight, total = 1.0, 0.0
             for k in range(t, T):
                 total += weight * deltas[k]
-                weight *= d["discounts"][k][b] * lam
+                weight *= d["discounts"][k][b] * lam * carries(d, k, b)
             advantages[t][b] = total
     returns = [[advantages[t][b] + d["values"][t][b] for b in range(B)] for t in range(T)]
     return advantages, returns
@@ -121,10 +127,12 @@ def loop_vtrace(
                     d["rewards"][t][b] + d["discounts"][t][b] * next_value - d["values"][t][b]
                 )
                 total += weight * delta
-                weight *= d["discounts"][t][b] * lam * clip_or_not(rhos[t], clip_c)
+                weight *= d["discounts"][t][b] * lam * clip_or_not(rhos[t], clip_c) * carries(d, t, b)
             vs[s][b] = d["values"][s][b] + total
         for s in range(T):
             next_vs = vs[s + 1][b] if s + 1 < T else d["bootstrap_value"][b]
+            if not carries(d, s, b):  # the final observation's value, not the next episode's target
+                next_vs = value_after(d["values"], d["bootstrap_value"], s, b)
             pg[s][b] = clip_or_not(rhos[s], clip_pg_rho) * (
                 d["rewards"][s][b] + d["discounts"][s][b] * next_vs - d["values"][s][b]
             )
@@ -179,6 +187,78 @@ def test_gae_with_lambda_one_returns_the_n_step_returns(seed: int) -> None:
     torch.testing.assert_close(returns, tensor(loop_n_step_returns(as_lists(data))), **TOLERANCE)
 
 
+CLIPS = [
+    pytest.param(1.0, 1.0, 1.0, 1.0, id="paper"),
+    pytest.param(2.0, 0.5, 1.5, 1.0, id="rho2-c0.5-pg1.5"),
+    pytest.param(None, None, None, 1.0, id="unclipped"),
+    pytest.param(1.0, 1.0, 1.0, 0.8, id="lambda0.8"),
+]
+
+
+def truncated_sequences(seed: int) -> dict[str, torch.Tensor]:
+    """`random_sequences` where some episodes are cut by a time limit: discount gamma kept, `truncated` True."""
+    data = random_sequences(seed)
+    generator = torch.Generator().manual_seed(seed + 100)
+    truncated = (torch.rand(T, B, generator=generator, dtype=torch.float64) < 0.25) & (data["discounts"] > 0)
+    truncated[T // 2 - 1, 1] = True  # at least one mid-sequence and one at the last step
+    truncated[T - 1, 2] = True
+    data["truncated"] = truncated & (data["discounts"] > 0)
+    return data
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("lam", [0.0, 0.95, 1.0])
+def test_gae_with_truncated_steps_matches_the_loop(seed: int, lam: float) -> None:
+    data = truncated_sequences(seed)
+    advantages, returns = gae(data["rewards"], data["values"], data["bootstrap_value"], data["discounts"], lam,
+                              truncated=data["truncated"])
+    expected_advantages, expected_returns = loop_gae(as_lists(data), lam)
+    torch.testing.assert_close(advantages, tensor(expected_advantages), **TOLERANCE)
+    torch.testing.assert_close(returns, tensor(expected_returns), **TOLERANCE)
+    untruncated, _ = gae(data["rewards"], data["values"], data["bootstrap_value"], data["discounts"], lam)
+    if lam > 0:
+        assert not torch.allclose(advantages, untruncated)  # the cut matters in this data
+
+
+def test_a_time_limit_bootstraps_from_the_final_observation() -> None:
+    """One game: the episode is cut by its time limit at step 1 (discount kept); step 2 is the ignored action on
+    its final observation (value 10, invalid, discount 0), step 3 the next episode. Step 1's return is its reward
+    plus the discounted value of the final observation, and nothing of the next episode flows back."""
+    rewards = tensor([[1.0], [2.0], [0.0], [4.0]])
+    values = tensor([[0.0], [0.0], [10.0], [0.0]])
+    discounts = tensor([[0.5], [0.5], [0.0], [0.5]])
+    truncated = torch.tensor([[False], [True], [False], [False]])
+    _, returns = gae(rewards, values, tensor([8.0]), discounts, 1.0, truncated=truncated)
+    torch.testing.assert_close(returns[:2], tensor([[1.0 + 0.5 * 7.0], [2.0 + 0.5 * 10.0]]))
+    torch.testing.assert_close(returns[3], tensor([4.0 + 0.5 * 8.0]))
+    terminated, _ = gae(rewards, values, tensor([8.0]), tensor([[0.5], [0.0], [0.0], [0.5]]), 1.0)
+    assert float(terminated[1, 0]) == 2.0  # a termination would have dropped the final value
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("clip_rho", "clip_c", "clip_pg_rho", "lam"), CLIPS)
+def test_vtrace_with_truncated_steps_matches_the_loop(
+    seed: int, clip_rho: float | None, clip_c: float | None, clip_pg_rho: float | None, lam: float
+) -> None:
+    data = truncated_sequences(seed)
+    result = vtrace(data["behaviour_log_probs"], data["target_log_probs"], data["rewards"], data["values"],
+                    data["bootstrap_value"], data["discounts"], clip_rho=clip_rho, clip_c=clip_c,
+                    clip_pg_rho=clip_pg_rho, trace_lambda=lam, truncated=data["truncated"])
+    expected_vs, expected_pg = loop_vtrace(as_lists(data), clip_rho, clip_c, clip_pg_rho, lam)
+    torch.testing.assert_close(result.vs, tensor(expected_vs), **TOLERANCE)
+    torch.testing.assert_close(result.pg_advantages, tensor(expected_pg), **TOLERANCE)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_on_policy_vtrace_with_truncation_is_gae_with_truncation(seed: int) -> None:
+    data = truncated_sequences(seed)
+    result = vtrace(data["behaviour_log_probs"], data["behaviour_log_probs"], data["rewards"], data["values"],
+                    data["bootstrap_value"], data["discounts"], truncated=data["truncated"])
+    _, returns = gae(data["rewards"], data["values"], data["bootstrap_value"], data["discounts"], 1.0,
+                     truncated=data["truncated"])
+    torch.testing.assert_close(result.vs, returns, **TOLERANCE)
+
+
 def test_an_episode_end_cuts_the_bootstrap() -> None:
     """One environment, an episode ending at step 1: step 1's return is its reward alone."""
     rewards = tensor([[1.0], [2.0], [4.0]])
@@ -208,12 +288,6 @@ def test_vtrace_on_policy_with_lambda_one_is_the_n_step_returns(seed: int, lam: 
     torch.testing.assert_close(result.vs, gae_returns, **TOLERANCE)
 
 
-CLIPS = [
-    pytest.param(1.0, 1.0, 1.0, 1.0, id="paper"),
-    pytest.param(2.0, 0.5, 1.5, 1.0, id="rho2-c0.5-pg1.5"),
-    pytest.param(None, None, None, 1.0, id="unclipped"),
-    pytest.param(1.0, 1.0, 1.0, 0.8, id="lambda0.8"),
-]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

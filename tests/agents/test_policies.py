@@ -29,8 +29,9 @@ FORMAT = InterfaceFormat(screen_size=SIZE, minimap_size=SIZE)
 KINDS = sorted(POLICY_KINDS)
 EXPECTED_KEYS = {
     "fullyconv": {"screen": torch.uint8, "minimap": torch.uint8, "player": torch.float32,
-                  "available_actions": torch.bool},
+                  "available_actions": torch.bool, "time_left": torch.float32},
     "entity": {"screen": torch.uint8, "minimap": torch.uint8, "player": torch.float32, "available_actions": torch.bool,
+               "time_left": torch.float32,
                "unit_type": torch.uint8, "unit_alliance": torch.uint8, "unit_numbers": torch.float16,
                "unit_mask": torch.bool, "unit_pixel": torch.int16},
 }

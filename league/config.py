@@ -5,6 +5,7 @@ laptop), and the TOML file `arena league start --config league.toml` reads.
 scenario = "MarineMirror"     # any two-player scenario
 kind = "alphastar"            # or "self_play", "fictitious_self_play"
 games_per_match = 16
+eval_every = 4                # evaluate each learning player against random and scripted every 4 of its matches
 
 [size]
 main_agents = 1
@@ -27,7 +28,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from agents.learn.presets import preset_for
 from agents.learn.trainer import ALGORITHMS, TrainConfig
+from agents.policies.action_space import action_space
 from agents.policies import POLICY_KINDS
 from arena.scenarios.registry import make_scenario, resolve_id
 from league.matchmaking import LeagueKind, LeagueRules, LeagueSize
@@ -80,8 +83,11 @@ class LeagueConfig:
     rules: LeagueRules | None = None
     """Snapshot, reset and matchmaking thresholds; None: AlphaStar's, with snapshot steps scaled to the scenario."""
     learner: LearnerSettings = LearnerSettings()
-    policy: str = "fullyconv"
-    """The learning players' network (agents.policies: fullyconv, entity)."""
+    policy: str = "entity"
+    """The learning players' network (agents.policies: entity, fullyconv)."""
+    action_space: str | None = None
+    """What the learning players may do (agents.policies.action_space: full, no_camera, screen, move); None: the
+    scenario's training preset's (agents.learn.presets; MarineMirror: move), else full."""
     screen_size: int = 16
     """Screen and minimap feature layers' size (16 keeps a laptop league quick; MarineMirror's area is 32 x 32)."""
     games_per_match: int = 16
@@ -89,6 +95,13 @@ class LeagueConfig:
     payoff_decay: float = 0.99
     replay_every: int = 5
     """Record one match in this many (0: none); a recorded match keeps every fourth game as a replay."""
+    eval_every: int = 4
+    """A learning player is evaluated against the fixed agents `random` and `scripted` after its first match and
+    then after every `eval_every`-th of its matches (league.evaluation; the live table's 'vs random', 'vs scripted'
+    columns); 0: never. Nothing is learned from these games and they never enter the payoff."""
+    eval_games: int = 16
+    """Games against each fixed agent per evaluation, played side by side in one batch, half with the player in
+    each seat."""
     init: str | None = None
     """A saved policy (e.g. from `arena train bc`) every learning player starts from and resets to; None: fresh
     random parameters."""
@@ -105,11 +118,23 @@ class LeagueConfig:
                               "(e.g. MarineMirror, BeaconRace, TerranVsZerg, FullGame)")
         object.__setattr__(self, "scenario", scenario_id)
         object.__setattr__(self, "kind", LeagueKind(self.kind))
+        if self.action_space is None:
+            preset = preset_for(scenario_id)
+            object.__setattr__(self, "action_space", preset.settings.get("action_space", "full") if preset
+                               else "full")
+        try:
+            action_space(self.action_space)
+        except ValueError as error:
+            raise ConfigError(f"action_space: {error}") from None
         if self.policy not in POLICY_KINDS:
             raise ConfigError(f"policy must be one of {sorted(POLICY_KINDS)}, got {self.policy!r}")
         for name in ("screen_size", "games_per_match"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.eval_every < 0:
+            raise ConfigError(f"eval_every must be 0 (no evaluation) or more, got {self.eval_every}")
+        if self.eval_games < 1:
+            raise ConfigError(f"eval_games must be at least 1, got {self.eval_games}")
         if self.replay_every < 0:
             raise ConfigError(f"replay_every must be 0 (no replays) or more, got {self.replay_every}")
         if not 0.0 < self.payoff_decay <= 1.0:
@@ -143,7 +168,8 @@ class LeagueConfig:
         settings = dataclasses.asdict(self.learner)
         return TrainConfig(scenario=self.scenario, policy=self.policy, num_envs=self.games_per_match,
                            screen_size=self.screen_size, minimap_size=self.screen_size, seed=seed,
-                           device=self.device, kl_to=self.init if self.learner.kl_coef else None, **settings)
+                           device=self.device, kl_to=self.init if self.learner.kl_coef else None,
+                           action_space=self.action_space, **settings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (what the store keeps and `from_dict` reads back)."""

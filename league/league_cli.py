@@ -9,11 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+from agents.policies.action_space import ACTION_SPACES
 from league.config import ConfigError, LeagueConfig, load_config
+from league.evaluation import FixedOpponent
 from league.matchmaking import LeagueKind
 from league.payoff import PairRecord, Payoff
 from league.players import Player
-from league.store import LeagueStore, StoreError
+from league.store import EvaluationRecord, LeagueStore, StoreError
 
 DEFAULT_FOLDER = "runs/league"
 SHORT_ROLE = {"main_agent": "main", "main_exploiter": "main exploiter", "league_exploiter": "league exploiter",
@@ -21,9 +23,12 @@ SHORT_ROLE = {"main_agent": "main", "main_exploiter": "main exploiter", "league_
 
 
 def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, float], stats: dict,
-                 config: LeagueConfig, *, folder: Path) -> str:
+                 config: LeagueConfig, *, folder: Path,
+                 evaluations: dict[str, dict[str, EvaluationRecord]] | None = None) -> str:
     """The live table: one row per learning player (steps, snapshots, resets, Elo, win rate against every other
-    learning player and against all snapshots), then the snapshots' count and best Elo."""
+    learning player and against all snapshots, and its latest evaluation against each fixed agent: `evaluations`,
+    player -> opponent -> record, LeagueStore.latest_evaluations), then the snapshots' count and best Elo."""
+    evaluations = evaluations or {}
     learning = sorted((p for p in players.values() if p.learning), key=lambda p: (p.role.value != "main_agent",
                                                                                    p.name))
     historical = [p.name for p in players.values() if not p.learning]
@@ -33,22 +38,38 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
              f"{minutes:.1f} min of play"]
     columns = [p.name for p in learning]
     header = f"{'player':<20} {'role':<17} {'steps':>9} {'snaps':>5} {'resets':>6} {'elo':>6}  " + " ".join(
-        f"{_short(name):>8}" for name in columns) + f" {'vs past':>8}"
+        f"{_short(name):>8}" for name in columns) + f" {'vs past':>8}" + "".join(
+        f" {'vs ' + opponent.value:>11}" for opponent in FixedOpponent)
     lines += [header, "-" * len(header)]
     for player in learning:
         cells = " ".join(f"{_rate(payoff, player.name, other):>8}" for other in columns)
         past = [payoff.win_rate(player.name, h) for h in historical if payoff.pair(player.name, h).games > 0]
         past_cell = f"{sum(past) / len(past):8.2f}" if past else f"{'-':>8}"
+        fixed = "".join(f" {_evaluation_cell(evaluations.get(player.name, {}).get(o.value)):>11}"
+                        for o in FixedOpponent)
         rating = ratings.get(player.name) if _has_played(payoff, player.name) else None
         lines.append(f"{player.name:<20} {SHORT_ROLE[player.role.value]:<17} {player.steps:>9,} "
                      f"{player.snapshots:>5} {player.resets:>6} {'-' if rating is None else round(rating):>6}  "
-                     f"{cells} {past_cell}")
+                     f"{cells} {past_cell}{fixed}")
     if historical:
         best = max(historical, key=lambda n: ratings.get(n, float("-inf")))
         lines.append(f"{len(historical)} snapshots; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
     lines.append("win rates: row player against column player, (wins + draws / 2) / games, decayed; "
                  "'vs past' is the mean over the snapshots it played")
+    lines.append("vs random, vs scripted: its latest evaluation against these fixed agents (win rate, games played); "
+                 "never in the payoff")
     return "\n".join(lines)
+
+
+def _evaluation_cell(record: EvaluationRecord | None) -> str:
+    return "-" if record is None else f"{record.win_rate:.2f} ({record.games})"
+
+
+def _evaluation_json(record: EvaluationRecord | None) -> dict | None:
+    if record is None:
+        return None
+    return {"win_rate": record.win_rate, "games": record.games, "wins": record.wins, "draws": record.draws,
+            "losses": record.losses, "match": record.batch, "steps": record.player_steps}
 
 
 def _has_played(payoff: Payoff, name: str) -> bool:
@@ -84,7 +105,7 @@ def _payoff(store: LeagueStore, decay: float) -> Payoff:
 def _config_from_args(args: argparse.Namespace) -> LeagueConfig:
     overrides = {"scenario": args.scenario, "kind": args.kind, "games_per_match": args.games_per_match,
                  "screen_size": args.screen_size, "device": args.device, "seed": args.seed, "init": args.init,
-                 "policy": args.policy}
+                 "policy": args.policy, "action_space": args.action_space}
     if args.config:
         return load_config(args.config, **overrides)
     return LeagueConfig.from_dict({k: v for k, v in overrides.items() if v is not None}, source="the options")
@@ -110,7 +131,9 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
                 f" steps/s)" + (f"; snapshot {summary.snapshot}" if summary.snapshot else "")
                 + ("; reset to the initial parameters" if summary.reset else ""))
         table = league_table(run.players, run.payoff, _latest_ratings(run.store), _stats(run.store), run.config,
-                             folder=run.folder)
+                             folder=run.folder, evaluations=run.store.latest_evaluations())
+        if summary.evaluations:
+            note += "; evaluated: " + ", ".join(f"{e.win_rate:.2f} vs {e.opponent}" for e in summary.evaluations)
         elapsed = time.monotonic() - started
         print(("\x1b[H\x1b[2J" if tty else "") + f"{table}\n{note}\n[{elapsed / 60:.1f} min; Ctrl-C stops, "
               f"`arena league resume {run.folder}` continues]\n", flush=True)
@@ -157,7 +180,8 @@ def _executor_maker(args: argparse.Namespace):
 
     require_ray()
     settings = RaySettings(address=None if args.ray == LOCAL_RAY else args.ray, workers=args.ray_workers,
-                           worker_gpus=args.worker_gpus, learner_gpus=args.learner_gpus)
+                           worker_gpus=args.worker_gpus, learner_gpus=args.learner_gpus,
+                           threads=args.threads)
     return functools.partial(RayExecutor, settings=settings)
 
 
@@ -219,14 +243,18 @@ def command_status(args: argparse.Namespace) -> int:
         config = LeagueConfig.from_dict(store.config(), source=str(store.path))
         players, payoff, ratings, stats = store.players(), _payoff(store, config.payoff_decay), \
             _latest_ratings(store), _stats(store)
+        evaluations = store.latest_evaluations()
     if args.json:
         print(json.dumps({"folder": str(args.folder), "config": config.to_dict(), "stats": stats,
                           "players": {n: {"role": p.role.value, "steps": p.steps, "snapshots": p.snapshots,
-                                          "resets": p.resets, "parent": p.parent, "elo": ratings.get(n)}
+                                          "resets": p.resets, "parent": p.parent, "elo": ratings.get(n),
+                                          **{f"vs_{o.value}": _evaluation_json(evaluations.get(n, {}).get(o.value))
+                                             for o in FixedOpponent}}
                                       for n, p in players.items()},
                           "payoff": [[h, a, r.games, r.win_rate] for h, a, r in payoff.records()]}))
     else:
-        print(league_table(players, payoff, ratings, stats, config, folder=Path(args.folder)))
+        print(league_table(players, payoff, ratings, stats, config, folder=Path(args.folder),
+                           evaluations=evaluations))
     return 0
 
 
@@ -237,7 +265,9 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--config", default=None, help="a league.toml (README: 'The league'); options override it")
     start.add_argument("--scenario", default=None, help="a two-player scenario (default MarineMirror)")
     start.add_argument("--kind", default=None, choices=[k.value for k in LeagueKind])
-    start.add_argument("--policy", default=None, help="fullyconv (default) or entity")
+    start.add_argument("--policy", default=None, help="entity (default) or fullyconv")
+    start.add_argument("--action-space", default=None, choices=sorted(ACTION_SPACES),
+                       help="what the learning players may do (default: the scenario's training preset's)")
     start.add_argument("--games-per-match", type=int, default=None, help="games of a matched pair per batch (16)")
     start.add_argument("--screen-size", type=int, default=None, help="feature layers' size (16)")
     start.add_argument("--init", default=None, help="a saved policy every player starts from and resets to")

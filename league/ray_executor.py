@@ -16,7 +16,8 @@ match at a time). Faults: a match whose worker dies is played again on a new wor
 restarted from its player's last committed checkpoint and its match played again; a learner whose match failed for
 any other reason first gets back the state it had when the match began. A match is committed once, when a report
 comes back, so nothing is counted twice. The coordinator itself is resumed like the local league
-(`arena league resume DIR --ray`).
+(`arena league resume DIR --ray`). Evaluations against the fixed agents (league.evaluation) are played by the
+coordinator, from the checkpoints it writes.
 
 Ray is optional (`pip install -e ".[ray]"`); `require_ray` says how to get it.
 """

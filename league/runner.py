@@ -1,6 +1,8 @@
 """The league loop: pick a learning player, let its role choose the opponent, play a batch of games through the
 executor (the player learns from them), then in one store transaction record the games, the payoff, the players'
-steps, snapshots, resets and ratings.
+steps, snapshots, resets and ratings. After a committed match, its home player is evaluated against the fixed agents
+when that is due (league.evaluation), in this process for every executor (from the checkpoint the match just
+committed), and the results are stored in a transaction of their own: never in the payoff.
 
 Crash safety: a match is done when its transaction commits. Everything it wrote before (the learner's new
 checkpoint folder, a snapshot's folder, replays) is written atomically first and only referenced by that
@@ -22,16 +24,17 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from agents.policies import make_policy
+from agents.learn.trainer import new_policy
 from agents.policies.base import Policy, load_policy, save_policy
 from league.config import LeagueConfig
+from league.evaluation import Evaluator, evaluation_due
 from league.executor import Executor, LocalExecutor, MatchJob, MatchReport
 from league.matchmaking import (add_steps, choose_opponent, initial_players, reset, reset_after_snapshot, snapshot,
                                 snapshot_due)
 from league.payoff import Payoff, PairRecord
 from league.players import Outcome, Player
 from league.ratings import fit_elo
-from league.store import EventKind, LeagueStore, MatchRecord
+from league.store import EvaluationRecord, EventKind, LeagueStore, MatchRecord
 
 INITIAL = "checkpoints/initial"
 MakeExecutor = Callable[[LeagueConfig, Path, Policy], Executor]
@@ -48,6 +51,8 @@ class MatchSummary:
     snapshot: str | None
     """The snapshot taken after it, if any."""
     reset: bool
+    evaluations: tuple[EvaluationRecord, ...] = ()
+    """The home player's evaluations against the fixed agents after it, if one was due."""
 
 
 def initial_policy(config: LeagueConfig) -> Policy:
@@ -57,7 +62,7 @@ def initial_policy(config: LeagueConfig) -> Policy:
     import torch
 
     torch.manual_seed(config.seed)
-    return make_policy(config.policy, config.train_config(config.seed).interface).to(config.device)
+    return new_policy(config.train_config(config.seed)).to(config.device)
 
 
 class League:
@@ -79,6 +84,7 @@ class League:
         from agents.learn.tensorboard import ScalarWriter
 
         self.tensorboard = ScalarWriter(self.folder / "tensorboard")
+        self.evaluator = Evaluator(config)
 
     # -- making and opening ------------------------------------------------------------------------------------
     @staticmethod
@@ -148,6 +154,7 @@ class League:
 
     def close(self) -> None:
         self.executor.close()
+        self.evaluator.close()
         self.tensorboard.close()
         self.store.close()
 
@@ -192,12 +199,15 @@ class League:
                     on_match: Callable[["League", MatchSummary], None] | None = None) -> list[MatchSummary]:
         """`run`, returning what each committed match changed. Up to `executor.capacity` matches are in flight,
         each for a different learning player; each is committed as it finishes. Once time is up, no new match
-        starts and those in flight are finished and committed. An exception (Ctrl-C) drops those in flight."""
+        starts and those in flight are finished and committed. After a match, its home player is evaluated against the
+        fixed agents when due (`evaluate_if_due`). An exception (Ctrl-C) drops those in flight."""
         start, done, in_flight = time.monotonic(), [], set()
 
+        def in_time() -> bool:
+            return seconds is None or time.monotonic() - start < seconds
+
         def may_start() -> bool:
-            return ((matches is None or len(done) + len(in_flight) < matches)
-                    and (seconds is None or time.monotonic() - start < seconds))
+            return (matches is None or len(done) + len(in_flight) < matches) and in_time()
 
         try:
             while True:
@@ -212,6 +222,8 @@ class League:
                 report = self.executor.next_report()
                 in_flight.discard(report.job.home)
                 summary = self.commit(report)
+                if in_time():  # once time is up, a due evaluation waits for the player's next match
+                    summary = self.evaluate_if_due(summary)
                 done.append(summary)
                 if on_match is not None:
                     on_match(self, summary)
@@ -281,6 +293,41 @@ class League:
             tx.set_stat("games", games_so_far)
             tx.set_stat("agent_steps", int(self.store.stat("agent_steps", 0)) + report.agent_steps)
             tx.set_stat("match_seconds", float(self.store.stat("match_seconds", 0.0)) + report.seconds)
+
+    # -- evaluating against fixed agents -----------------------------------------------------------------------
+    def evaluate_if_due(self, summary: MatchSummary) -> MatchSummary:
+        """After a committed match: evaluate its home player against the fixed agents if that is due (after its first
+        match, then every `eval_every` of its matches, and after its first match since a reset); returns the summary
+        with the evaluations. A player reset by this match has the initial parameters: it waits for its next one."""
+        name = summary.report.job.home
+        player = self.players[name]
+        if self.config.eval_every <= 0 or player.checkpoint is None:
+            return summary
+        latest = max(self.store.latest_evaluations().get(name, {}).values(), key=lambda r: r.id, default=None)
+        since = None if latest is None else self.store.home_matches_since(name, latest.batch)
+        reset_since = latest is not None and latest.player_resets != player.resets
+        if not evaluation_due(since, self.config.eval_every, reset_since=reset_since):
+            return summary
+        return dataclasses.replace(summary, evaluations=self.evaluate(name, summary.match_number))
+
+    def evaluate(self, name: str, match_number: int) -> tuple[EvaluationRecord, ...]:
+        """Play learning player `name`'s committed policy against the fixed agents (league.evaluation) and store the
+        results in one transaction of their own; returns them."""
+        player = self.players[name]
+        if player.checkpoint is None:
+            raise ValueError(f"{name} has no committed checkpoint to evaluate")
+        policy = load_policy(self.folder / player.checkpoint / "policy", device=self.config.device)
+        seed = 2 * (self.config.seed * 10_000_000 + match_number * self.config.eval_games)
+        records = tuple(EvaluationRecord(player=name, opponent=opponent.value, batch=match_number,
+                                         player_steps=player.steps, player_resets=player.resets, seed=seed,
+                                         wins=tally.wins, draws=tally.draws, losses=tally.losses)
+                        for opponent, tally in self.evaluator.play(policy, seed).items())
+        if records:
+            with self.store.transaction() as tx:
+                for record in records:
+                    tx.add_evaluation(record)
+            self.tensorboard.add_scalars({f"{name}/vs_{r.opponent}": r.win_rate for r in records}, player.steps)
+        return records
 
     def _ratings(self, players: dict[str, Player], payoff: Payoff) -> dict[str, float]:
         """Elo of every player from the (decayed) payoff, a Bradley-Terry fit with the first snapshot at 0."""

@@ -25,6 +25,14 @@ Tables:
   league.md's payoff table (REAL).
 - `ratings(id PK, time, player, rating, games_so_far)`: one row per rating computed: the rating history.
 - `stats(key PK, value)`: one row per counter (total agent steps, wall seconds, games played), its value as JSON.
+- `evaluations(id PK autoincrement, time, player, opponent, batch, player_steps, player_resets, seed, games, wins,
+  draws, losses)` (since version 2): one row per evaluation of a learning player against a fixed agent
+  (league.evaluation: `random`, `scripted`; not league players, so never in the payoff): the match after which it
+  was played, the player's steps and resets then, the first game's seed and the outcomes' counts from the player's
+  side.
+
+Versions: 1 had no `evaluations` table. A version-1 store opens: read-only as it is (it has no evaluations), and
+read-write it is brought to version 2 first, in one transaction (the table made, the version raised).
 """
 
 from __future__ import annotations
@@ -45,13 +53,15 @@ from league.players import Outcome, Player, Role
 
 STORE_FORMAT = "sc2arena-league"
 """The `format` tag in every store's meta table: it tells a league store from any other SQLite file."""
-STORE_VERSION = 1
-"""The schema version this code writes; it opens stores of this version or older."""
+STORE_VERSION = 2
+"""The schema version this code writes; it opens stores of this version or older (older ones are upgraded when
+opened read-write)."""
 DATABASE_NAME = "league.sqlite"
 LOCK_NAME = "league.lock"
 CHECKPOINT_FOLDER_NAME = "checkpoints"
 
-__all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EventKind", "EventRecord", "LOCK_NAME", "LeagueStore",
+__all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EvaluationRecord", "EventKind", "EventRecord", "LOCK_NAME",
+           "LeagueStore",
            "MatchRecord", "PayoffRow", "RatingRecord", "STORE_FORMAT", "STORE_VERSION", "StoreError", "Transaction",
            "atomic_path", "write_bytes_atomic"]
 
@@ -79,7 +89,15 @@ CREATE TABLE ratings (
 CREATE INDEX ratings_by_player ON ratings (player, id);
 CREATE TABLE stats (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, player TEXT NOT NULL, opponent TEXT NOT NULL,
+    batch INTEGER NOT NULL, player_steps INTEGER NOT NULL, player_resets INTEGER NOT NULL, seed INTEGER NOT NULL,
+    games INTEGER NOT NULL, wins INTEGER NOT NULL, draws INTEGER NOT NULL, losses INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS evaluations_by_player ON evaluations (player, opponent, id);
+"""
 _TABLES = frozenset({"meta", "players", "events", "matches", "payoff", "ratings", "stats"})
+_TABLES_V2 = frozenset({"evaluations"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,12 +114,20 @@ class StoreKind:
     """Tables a sound store has."""
     lock_name: str
     """The single-writer lock file in the store's folder."""
+    later_tables: tuple[tuple[int, frozenset], ...] = ()
+    """(version, tables) for tables a later version added: a store of that version or newer must have them."""
+
+    def tables_of(self, version: int) -> frozenset:
+        """The tables a sound store of `version` has."""
+        return self.tables.union(*(tables for since, tables in self.later_tables if version >= since))
 
 
 LEAGUE_STORE = StoreKind(noun="league", format=STORE_FORMAT, version=STORE_VERSION, tables=_TABLES,
-                         lock_name=LOCK_NAME)
+                         lock_name=LOCK_NAME, later_tables=((2, _TABLES_V2),))
 _PLAYER_COLUMNS = "name, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint"
 _MATCH_COLUMNS = "id, time, home, away, outcome, branch, batch, seed, replay, home_steps"
+_EVALUATION_COLUMNS = ("id, time, player, opponent, batch, player_steps, player_resets, seed, games, wins, draws, "
+                       "losses")
 
 
 class StoreError(Exception):
@@ -204,6 +230,41 @@ class RatingRecord:
     """Games played in the whole league when it was computed."""
 
 
+@dataclasses.dataclass(frozen=True)
+class EvaluationRecord:
+    """One evaluation of a learning player against a fixed agent (the `evaluations` table; league.evaluation)."""
+
+    player: str
+    """The learning player evaluated."""
+    opponent: str
+    """The fixed agent it played (a league.evaluation.FixedOpponent value: 'random', 'scripted')."""
+    batch: int
+    """The match after which it was evaluated (the batch number of that match's games)."""
+    player_steps: int
+    """The player's training steps then."""
+    player_resets: int
+    """The player's resets then (an evaluation from before its latest reset is of parameters it no longer has)."""
+    seed: int
+    """The first game's seed (league.evaluation.evaluation_seeds gives them all)."""
+    wins: int
+    draws: int
+    losses: int
+    """The outcomes' counts from the player's side."""
+    time: float | None = None
+    """Unix seconds when it was recorded; None in a new record (the transaction's time is used)."""
+    id: int | None = None
+    """The row's id; None in a record not yet stored."""
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def win_rate(self) -> float:
+        """(wins + draws / 2) / games, as the payoff counts them."""
+        return (self.wins + 0.5 * self.draws) / self.games if self.games else 0.5
+
+
 class Transaction:
     """The writes of one `LeagueStore.transaction`: all of them are committed together, or none."""
 
@@ -259,6 +320,19 @@ class Transaction:
         """Record a player's rating; returns the row's id."""
         cursor = self._execute("INSERT INTO ratings (time, player, rating, games_so_far) VALUES (?, ?, ?, ?)",
                                (self.time, player, float(rating), games_so_far))
+        return int(cursor.lastrowid)
+
+    def add_evaluation(self, evaluation: EvaluationRecord) -> int:
+        """Record an evaluation against a fixed agent (a record without an id); returns its id."""
+        if evaluation.id is not None:
+            raise ValueError(f"evaluation {evaluation.id} is stored already: add_evaluation takes new records")
+        if min(evaluation.wins, evaluation.draws, evaluation.losses) < 0 or evaluation.games < 1:
+            raise ValueError(f"an evaluation needs games and counts >= 0, got {evaluation}")
+        cursor = self._execute(
+            f"INSERT INTO evaluations ({_EVALUATION_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.time if evaluation.time is None else evaluation.time, evaluation.player, evaluation.opponent,
+             evaluation.batch, evaluation.player_steps, evaluation.player_resets, evaluation.seed, evaluation.games,
+             evaluation.wins, evaluation.draws, evaluation.losses))
         return int(cursor.lastrowid)
 
     def set_stat(self, key: str, value: Any) -> None:
@@ -358,7 +432,7 @@ class LeagueStore(LockedDatabase):
         try:
             connection = _connect_read_write(path)
             connection.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in (_SCHEMA + _SCHEMA_V2).split(";"):
                 if statement.strip():
                     connection.execute(statement)
             meta = {"format": STORE_FORMAT, "version": str(STORE_VERSION), "config": config_text,
@@ -398,9 +472,14 @@ class LeagueStore(LockedDatabase):
             return cls(folder, checked, None)
         checked.close()
         lock = _take_lock(folder)
+        connection = None
         try:
-            return cls(folder, _connect_read_write(path), lock)
+            connection = _connect_read_write(path)
+            _upgrade(connection)
+            return cls(folder, connection, lock)
         except BaseException:
+            if connection is not None:
+                connection.close()
             _release_lock(lock)
             raise
 
@@ -474,6 +553,31 @@ class LeagueStore(LockedDatabase):
                            " WHERE id IN (SELECT MAX(id) FROM ratings GROUP BY player) ORDER BY player")
         return dict(rows)
 
+    def evaluations(self, player: str | None = None) -> list[EvaluationRecord]:
+        """The evaluations of one player, or of all, in id order (none in a version-1 store opened read-only)."""
+        if not self._has_table("evaluations"):
+            return []
+        where, parameters = ("WHERE player = ?", (player,)) if player is not None else ("", ())
+        rows = self._query(f"SELECT {_EVALUATION_COLUMNS} FROM evaluations {where} ORDER BY id", parameters)
+        return [_evaluation_from_row(row) for row in rows]
+
+    def latest_evaluations(self) -> dict[str, dict[str, EvaluationRecord]]:
+        """player -> opponent -> that pair's most recent evaluation, in name order."""
+        if not self._has_table("evaluations"):
+            return {}
+        rows = self._query(f"SELECT {_EVALUATION_COLUMNS} FROM evaluations WHERE id IN"
+                           " (SELECT MAX(id) FROM evaluations GROUP BY player, opponent) ORDER BY player, opponent")
+        latest: dict[str, dict[str, EvaluationRecord]] = {}
+        for row in rows:
+            record = _evaluation_from_row(row)
+            latest.setdefault(record.player, {})[record.opponent] = record
+        return latest
+
+    def home_matches_since(self, player: str, batch: int) -> int:
+        """The matches `player` played as home (its learning matches) after match `batch`."""
+        return int(self._query("SELECT COUNT(DISTINCT batch) FROM matches WHERE batch > ? AND home = ?",
+                               (batch, player))[0][0])
+
     def stat(self, key: str, default: Any = None) -> Any:
         """A counter's value, or `default` when it was never set."""
         rows = self._query("SELECT value FROM stats WHERE key = ?", (key,))
@@ -488,6 +592,9 @@ class LeagueStore(LockedDatabase):
         return int(self._query("SELECT COALESCE(MAX(batch) + 1, 0) FROM matches")[0][0])
 
 
+    def _has_table(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
     def _meta(self, key: str) -> str:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         if not rows:
@@ -500,6 +607,31 @@ def _player_from_row(row: tuple) -> Player:
     return Player(name=name, role=Role(role), parent=parent,
                   parent_role=Role(parent_role) if parent_role is not None else None, steps=steps,
                   steps_at_snapshot=steps_at_snapshot, snapshots=snapshots, resets=resets, checkpoint=checkpoint)
+
+
+def _evaluation_from_row(row: tuple) -> EvaluationRecord:
+    id_, time_, player, opponent, batch, steps, resets, seed, _, wins, draws, losses = row
+    return EvaluationRecord(id=id_, time=time_, player=player, opponent=opponent, batch=batch, player_steps=steps,
+                            player_resets=resets, seed=seed, wins=wins, draws=draws, losses=losses)
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """Bring a checked store of an older version to STORE_VERSION, in one transaction (all of it or nothing)."""
+    version = int(connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
+    if version >= STORE_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")  # this process holds the lock: nothing changes the version meanwhile
+    try:
+        if version < 2:
+            for statement in _SCHEMA_V2.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def _connect_read_write(path: Path) -> sqlite3.Connection:
@@ -545,12 +677,13 @@ def _check_database(path: Path, connection: sqlite3.Connection, kind: StoreKind 
     if meta.get("format") != kind.format:
         found = f"its format is {meta['format']!r}" if "format" in meta else f"it has no {kind.noun} meta table"
         raise StoreError(f"{path} is an SQLite database but not a {kind.noun} store ({found}, not {kind.format!r})")
-    _check_version(path, meta.get("version"), kind)
-    if not kind.tables <= tables:
-        raise StoreError(f"{path} is a damaged {kind.noun} store: tables {sorted(kind.tables - tables)} are missing")
+    required = kind.tables_of(_check_version(path, meta.get("version"), kind))
+    if not required <= tables:
+        raise StoreError(f"{path} is a damaged {kind.noun} store: tables {sorted(required - tables)} are missing")
 
 
-def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STORE) -> None:
+def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STORE) -> int:
+    """The store's version, once it is known to be one this code reads."""
     try:
         number = int(version)
     except (TypeError, ValueError):
@@ -560,6 +693,7 @@ def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STO
                          f"{kind.version}): upgrade sc2arena to open it")
     if number < 1:
         raise StoreError(f"{path}: the {kind.noun} store's version {number} is not a valid version")
+    return number
 
 
 def _take_lock(folder: Path, kind: StoreKind = LEAGUE_STORE) -> int:

@@ -91,7 +91,8 @@ def stack_tree(steps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 def flat_tree(tree: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """[T, B, ...] -> [T * B, ...]."""
-    return {key: value.reshape((-1,) + tuple(value.shape[2:])) for key, value in tree.items()}
+    return {key: value.reshape((value.shape[0] * value.shape[1],) + tuple(value.shape[2:]))
+            for key, value in tree.items()}  # explicit: -1 cannot be inferred for empty features ([T, B, 0])
 
 
 @torch.no_grad()

@@ -53,7 +53,7 @@ PRESETS: Mapping[str, Preset] = types.MappingProxyType({preset.scenario: preset 
     _preset("BuildMarines", 4_000_000, "economy and production", screen_size=32, minimap_size=32,
             action_space="no_camera", unroll=32),
     _preset("MarineMirror", 300_000, "8 Marines against player 2 (`--opponent`, default scripted)",
-            opponent="scripted"),
+            opponent="scripted", action_space="move"),
 )})
 """The presets by scenario name."""
 

@@ -51,6 +51,10 @@ ACTION_SPACES: Mapping[str, ActionSpace] = {space.name: space for space in (
                                   "setting)"),
     ActionSpace("no_camera", _without(FunctionId.move_camera), ACT_NOW,
                 "every function but move_camera; queued fixed to 0 (orders act now)"),
+    ActionSpace("move", (int(FunctionId.no_op), int(FunctionId.select_army), int(FunctionId.Move_screen),
+                         int(FunctionId.Attack_screen)), ACT_NOW,
+                "select_army, Move_screen and Attack_screen; queued fixed to 0: the least that plays the movement "
+                "and fighting mini-games"),
     ActionSpace("screen", _without(FunctionId.move_camera, *MINIMAP_FUNCTIONS), ACT_NOW,
                 "no camera and no minimap functions; queued fixed to 0: for mini-games whose map fits on the screen"),
 )}

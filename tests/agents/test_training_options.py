@@ -176,7 +176,7 @@ def test_every_preset_makes_a_valid_config_and_a_policy():
         assert policy.config.functions == action_space(config.action_space).functions or (
             action_space(config.action_space).functions is None)
         assert policy.config.time_limit_loops is not None
-    assert set(ACTION_SPACES) == {"full", "no_camera", "screen"}
+    assert set(ACTION_SPACES) == {"full", "no_camera", "move", "screen"}
 
 
 def test_arena_train_uses_the_preset_and_options_override_it(tmp_path, capsys):

@@ -30,6 +30,7 @@ def test_player_specs(tmp_path):
 
 def test_a_league_spec_stands_for_its_snapshots(tmp_path):
     league = League.create(tmp_path / "lg", LeagueConfig(scenario="MarineMirror", games_per_match=2, screen_size=16,
+                                                        eval_every=0,
                                                         learner=LearnerSettings(unroll=8, minibatches=1, epochs=1),
                                                         rules=LeagueRules(snapshot_min_steps=1,
                                                                           snapshot_timeout_steps=1)))

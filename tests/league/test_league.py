@@ -25,11 +25,12 @@ from league.players import Role
 from league.runner import League, remove_leftovers
 from league.store import LeagueStore
 
-TINY = dict(scenario="MarineMirror", games_per_match=2, screen_size=16,
+TINY = dict(scenario="MarineMirror", games_per_match=2, screen_size=16, eval_games=2,
             learner=LearnerSettings(unroll=8, minibatches=1, epochs=1))
 TINY_TOML = """scenario = "MarineMirror"
 games_per_match = 2
 screen_size = 16
+eval_games = 2
 replay_every = 2
 
 [learner]

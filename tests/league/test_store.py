@@ -18,8 +18,8 @@ import pytest
 
 import league
 from league.players import Outcome, Player, Role
-from league.store import (STORE_VERSION, EventKind, LeagueStore, MatchRecord, PayoffRow, StoreError, atomic_path,
-                          write_bytes_atomic)
+from league.store import (STORE_VERSION, EvaluationRecord, EventKind, LeagueStore, MatchRecord, PayoffRow,
+                          StoreError, atomic_path, write_bytes_atomic)
 
 REPOSITORY = Path(league.__file__).resolve().parents[1]
 CONFIG = {"scenario": "DefeatRoaches", "main_agents": 1, "payoff_decay": 0.99}
@@ -228,6 +228,20 @@ def _other_format(path: Path) -> None:
     connection.close()
 
 
+def _without_evaluations(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE evaluations")
+    connection.close()
+
+
+def _as_version_1(path: Path) -> None:
+    """What a store written before evaluations looks like: no evaluations table, version 1."""
+    _without_evaluations(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+    connection.close()
+
+
 def _newer(path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION + 1),))
@@ -242,7 +256,8 @@ def _newer(path: Path) -> None:
     (_foreign, "not a league store \\(it has no league meta table"),
     (_other_format, "not a league store \\(its format is 'some-other-tool'"),
     (_newer, f"newer sc2arena \\(store version {STORE_VERSION + 1}; this one reads up to {STORE_VERSION}\\)"),
-], ids=["text", "empty", "truncated", "overwritten", "foreign", "other-format", "newer"])
+    (_without_evaluations, "a damaged league store: tables \\['evaluations'\\] are missing"),
+], ids=["text", "empty", "truncated", "overwritten", "foreign", "other-format", "newer", "damaged"])
 @pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
 def test_open_refuses_what_is_not_a_sound_store_and_leaves_it_unchanged(tmp_path, spoil, message, read_only):
     _new_store(tmp_path, matches=400)
@@ -264,6 +279,49 @@ def test_read_only_opens_never_write(tmp_path):
         with pytest.raises(sqlite3.OperationalError):
             store._live_connection().execute("DELETE FROM matches")
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def _evaluation(opponent: str, batch: int, wins: int = 3) -> EvaluationRecord:
+    return EvaluationRecord(player="main_agent_0", opponent=opponent, batch=batch, player_steps=100 * batch,
+                            player_resets=0, seed=2 * batch, wins=wins, draws=1, losses=4 - wins)
+
+
+def test_evaluations_round_trip_and_the_latest_of_each_pair_is_found(tmp_path):
+    _new_store(tmp_path, matches=3)
+    with LeagueStore.open(tmp_path) as store:
+        assert store.evaluations() == [] and store.latest_evaluations() == {}
+        with store.transaction() as tx:
+            ids = [tx.add_evaluation(_evaluation("random", 0)), tx.add_evaluation(_evaluation("scripted", 0)),
+                   tx.add_evaluation(_evaluation("random", 2, wins=1))]
+            with pytest.raises(ValueError, match="needs games"):
+                tx.add_evaluation(dataclasses.replace(_evaluation("random", 2), wins=0, draws=0, losses=0))
+        written = tx.time
+        stored = store.evaluations()
+        assert [e.id for e in stored] == ids and store.evaluations("main_exploiter_0") == []
+        assert stored[0] == dataclasses.replace(_evaluation("random", 0), id=ids[0], time=written)
+        assert (stored[0].games, stored[0].win_rate) == (5, 3.5 / 5)
+        latest = store.latest_evaluations()
+        assert list(latest) == ["main_agent_0"] and latest["main_agent_0"]["random"].id == ids[2]
+        assert latest["main_agent_0"]["scripted"].id == ids[1]
+        assert store.home_matches_since("main_agent_0", 0) == 2 and store.home_matches_since("main_agent_0", 2) == 0
+        assert store.payoff_rows() == []  # evaluations are not league games
+
+
+def test_a_version_1_store_opens_and_is_upgraded_only_when_opened_read_write(tmp_path):
+    _new_store(tmp_path, matches=5)
+    path = tmp_path / "league.sqlite"
+    _as_version_1(path)
+    before = path.read_bytes()
+    with LeagueStore.open(tmp_path, read_only=True) as store:  # as it is: nothing written
+        assert len(store.matches()) == 5 and store.evaluations() == [] and store.latest_evaluations() == {}
+    assert path.read_bytes() == before
+    with LeagueStore.open(tmp_path) as store:
+        assert store._meta("version") == str(STORE_VERSION) and len(store.matches()) == 5
+        with store.transaction() as tx:
+            tx.add_evaluation(_evaluation("random", 1))
+    with LeagueStore.open(tmp_path, read_only=True) as store:
+        assert [e.opponent for e in store.evaluations()] == ["random"]
+        assert set(store.players()) == {MAIN.name, SNAPSHOT.name}
 
 
 def test_one_writer_at_a_time_and_readers_alongside(tmp_path):

@@ -25,14 +25,19 @@ def command_bc(args: argparse.Namespace) -> int:
         print(f"arena train bc: no replays ({SUFFIX}) in {folder}", file=sys.stderr)
         return 2
     config = CloningConfig(policy=args.policy, player=args.player - 1, epochs=args.epochs,
-                           batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, device=args.device)
+                           batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, device=args.device,
+                           batch_games=args.batch_games, action_space=args.action_space or "full",
+                           see_time=True if args.see_time is None else args.see_time)
+    if config.batch_games < 1:
+        print(f"arena train bc: --batch-games must be at least 1, got {config.batch_games}", file=sys.stderr)
+        return 2
     out = Path(args.out or "runs/bc")
     try:
         policy = new_policy_for(paths, config)
-        with tqdm(total=len(paths), desc="re-simulating replays", unit="replay", file=sys.stderr,
-                  disable=args.quiet) as bar:
+        with tqdm(total=len(paths), desc="re-simulating replays", unit="game", file=sys.stderr,
+                  disable=args.quiet or not sys.stderr.isatty()) as bar:
             examples = collect_examples(paths, policy, config.player, config.device,
-                                        on_replay=lambda path, n: bar.update(1))
+                                        on_replay=lambda path, n: bar.update(1), batch_games=config.batch_games)
     except (ReplayError, ValueError) as error:
         print(f"arena train bc: {error}", file=sys.stderr)
         return 2

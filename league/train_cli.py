@@ -14,7 +14,7 @@ import arena
 from agents.learn.presets import Preset, preset_for, presets_table
 from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer, opponent_agent
 from agents.policies import POLICY_KINDS
-from agents.policies.action_space import ACTION_SPACES
+from agents.policies.action_space import ACTION_SPACES, action_space
 from agents.policies.base import Policy, PolicyAgent
 from agents.rollout import EpisodeScores, play_episodes, play_matches
 from arena.replay.recorder import ReplayRecorder
@@ -35,7 +35,8 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
                      interface=config.interface)
     agent = PolicyAgent(policy, seed=seed, greedy=greedy)
     names = [f"{config.policy}-policy"] + ([config.opponent or "?"] if two_player else [])
-    recorder = None if replay_dir is None else ReplayRecorder(replay_dir, names)
+    details = [{"action_space": action_space(config.action_space).to_dict()}] + ([{}] if two_player else [])
+    recorder = None if replay_dir is None else ReplayRecorder(replay_dir, names, player_details=details)
     if two_player:
         record = play_matches(env, [agent, opponent_agent(config)], seed=seed, recorder=recorder)
         return EpisodeScores(scores=[float(o) for o in record.outcomes], steps=record.steps)
@@ -192,6 +193,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--player", type=int, default=1, choices=(1, 2), help="bc: which player of the replays to "
                                                                               "imitate")
     train.add_argument("--batch-size", type=int, default=64, help="bc: examples per gradient step")
+    train.add_argument("--batch-games", type=int, default=64, help="bc: replays re-simulated side by side")
     train.set_defaults(run=command_train)
 
 

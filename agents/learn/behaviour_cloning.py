@@ -1,22 +1,30 @@
-"""Behaviour cloning from replays (AlphaStar's supervised stage): re-simulate each recorded game to get what the
+"""Behaviour cloning from replays (AlphaStar's supervised stage): re-simulate the recorded games to get what the
 imitated player saw at every step, and teach a policy the action it took there (maximum likelihood of the recorded
-function and of the arguments that function uses)."""
+function and of the arguments that function uses).
+
+Replays that one environment can play again (same scenario and version, step_mul, interface and limits) are
+re-simulated side by side, up to `batch_games` games in one batched environment."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
+import numpy as np
 import torch
 
 from agents.policies import make_policy
+from agents.policies.action_space import action_space
 from agents.policies.base import Policy
+from arena.interface.functions import FunctionId
+from arena.interface.limits import ApmCap, Limits
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import player_view
-from arena.replay.format import Replay, read_replay
+from arena.replay.format import ACTION_FIELDS, Replay, ReplayError, read_header, read_replay
 from arena.replay.recorder import action_from_rows
-from arena.replay.verify import environment_for
+from arena.scenarios.registry import make_scenario
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +38,14 @@ class CloningConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     device: str = "cpu"
+    batch_games: int = 64
+    """Replays re-simulated side by side in one environment (bounds the memory of collecting examples)."""
+    action_space: str = "full"
+    """The cloned policy's action space (agents.policies.action_space): steps whose action lies outside it are
+    left out, and its fixed arguments replace the recorded ones. Clone with the action space the RL run will use,
+    so `--init` and `--kl-to` find the same architecture."""
+    see_time: bool = True
+    """The cloned policy reads the fraction of the episode left (as `arena train` policies do by default)."""
 
 
 @dataclasses.dataclass
@@ -47,53 +63,153 @@ def interface_of(replay: Replay) -> InterfaceFormat:
     return InterfaceFormat(**replay.header["interface"])
 
 
-def replay_examples(replay: Replay, path: str | Path, policy: Policy, player: int,
-                    device: torch.device | str = "cpu") -> Examples:
-    """Re-simulate `replay` and collect (encoded observation, recorded action) of `player` at every step where the
-    action it took was available to it (an unavailable one cannot be imitated: the policy gives it probability 0)."""
-    env = environment_for(replay, path, device)
+def environment_key(header: dict[str, Any]) -> str:
+    """What the environment that re-simulates a replay depends on (arena.replay.verify.environment_for): replays
+    with the same key can be played again side by side in one batched environment."""
+    return json.dumps([header["scenario"], header["step_mul"], header["interface"], header.get("limits")],
+                      sort_keys=True)
+
+
+def batched_environment(header: dict[str, Any], path: str | Path, num_envs: int,
+                        device: torch.device | str = "cpu"):
+    """`num_envs` games set up as the recorded one was (arena.replay.verify.environment_for, batched)."""
+    from arena.env import ArenaEnv
+    from arena.multi_env import ArenaMultiEnv
+
+    scenario_id = header["scenario"]["id"]
+    try:
+        scenario = make_scenario(scenario_id)
+    except KeyError:
+        raise ReplayError(path, f"the scenario {scenario_id} is not known to this arena") from None
+    interface = InterfaceFormat(**header["interface"])
+    if scenario.spec.num_agents > 1:
+        limits = header["limits"]
+        return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"],
+                             interface=interface,
+                             limits=Limits(apm_caps=tuple(ApmCap(a, w) for a, w in limits["apm_caps"]),
+                                           delay_loops=limits["delay_loops"], fog=limits["fog"]))
+    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"], interface=interface)
+
+
+def _recorded_actions(replays: list[Replay]) -> np.ndarray:
+    """Every game's recorded action rows [T, B, P, len(ACTION_FIELDS)], T the longest game; no_op after a game's
+    end."""
+    T = max(len(r.actions) for r in replays)
+    rows = np.zeros((T, len(replays), replays[0].num_players, len(ACTION_FIELDS)), dtype=np.int16)
+    rows[..., 0] = int(FunctionId.no_op)
+    for b, replay in enumerate(replays):
+        rows[:len(replay.actions), b] = replay.actions
+    return rows
+
+
+def games_examples(replays: list[Replay], paths: list[Path], policy: Policy, player: int,
+                   device: torch.device | str = "cpu", on_replay: Callable[[Path, int], None] | None = None
+                   ) -> tuple[Examples, torch.Tensor]:
+    """Re-simulate `replays` (one environment key) side by side and collect (encoded observation, recorded action)
+    of `player` at every step where the action it took was available to it (an unavailable one cannot be imitated:
+    the policy gives it probability 0). Returns the examples, game by game and each game's steps in order, and
+    how many rows each game gave [B]; `on_replay(path, examples)` as each game's recording ends."""
+    for replay, path in zip(replays, paths):
+        if player >= replay.num_players:
+            raise ValueError(f"{path}: player {player + 1} asked for, the replay has {replay.num_players}")
+    env = batched_environment(replays[0].header, paths[0], len(replays), device)
     two_player = getattr(env, "num_players", 1) > 1
-    if player >= replay.num_players:
-        raise ValueError(f"{path}: player {player + 1} asked for, the replay has {replay.num_players}")
-    obs, _ = env.reset(seed=[int(replay.header["seed"])])
-    encoded_rows, action_rows = [], []
-    for step in range(len(replay.actions)):
-        actions = [action_from_rows(replay.actions[step, p][None], env.device) for p in range(replay.num_players)]
+    lengths = np.array([len(r.actions) for r in replays])
+    rows = _recorded_actions(replays)
+    playing = torch.as_tensor(lengths, device=env.device)
+    counts = torch.zeros(len(replays), dtype=torch.long, device=env.device)
+    parts, games, ranks = [], [], []  # each step's rows, their games and their places in their games
+    obs, _ = env.reset(seed=[int(r.header["seed"]) for r in replays])
+    for step in range(len(rows)):
+        actions = [action_from_rows(rows[step, :, p], env.device) for p in range(rows.shape[2])]
         seen = player_view(obs, player) if two_player else obs
         taken = actions[player]
-        if bool(seen["available_actions"][0, taken.function[0]]):
+        available = policy.encode_available(seen).gather(
+            1, taken.function[:, None].to(policy.allowed_functions.device))[:, 0].to(env.device)  # within its space
+        keep = (available & (step < playing)).nonzero()[:, 0]
+        if len(keep):
             with torch.no_grad():
-                encoded_rows.append(policy.encode(seen))
-            action_rows.append({f.name: getattr(taken, f.name) for f in dataclasses.fields(taken)})
-        obs, _, _, _, _ = env.step(actions if two_player else actions[0])
-    if not encoded_rows:
-        return Examples(encoded={}, action={"function": torch.zeros(0, dtype=torch.long)})
-    return Examples(encoded={k: torch.cat([r[k] for r in encoded_rows]) for k in encoded_rows[0]},
-                    action={k: torch.cat([r[k] for r in action_rows]) for k in action_rows[0]})
+                encoded = policy.encode(seen)
+            parts.append(Examples(encoded={k: v[keep.to(v.device)] for k, v in encoded.items()},
+                                  action={f.name: getattr(taken, f.name)[keep] for f in dataclasses.fields(taken)}))
+            games.append(keep)
+            ranks.append(counts[keep])
+            counts[keep] += 1
+        _report_ended(lengths == step + 1, paths, counts, on_replay)
+        if step + 1 < len(rows):
+            obs, _, _, _, _ = env.step(actions if two_player else actions[0])
+    _report_ended(lengths == 0, paths, counts, on_replay)
+    env.close()
+    starts = counts.cumsum(0) - counts
+    return _placed(parts, [starts[g] + r for g, r in zip(games, ranks)], int(counts.sum())), counts.cpu()
 
 
-def _concat(parts: list[Examples]) -> Examples:
-    parts = [p for p in parts if len(p)]
+def _placed(parts: list[Examples], places: list[torch.Tensor], rows: int) -> Examples:
+    """`rows` examples where each part's rows go to its `places` [len(part)] (one copy, no concatenation first)."""
+    parts, places = [p for p in parts if len(p)], [w for p, w in zip(parts, places) if len(p)]
     if not parts:
-        raise ValueError("the replays hold no step where the imitated player took an available action")
-    return Examples(encoded={k: torch.cat([p.encoded[k] for p in parts]) for k in parts[0].encoded},
-                    action={k: torch.cat([p.action[k] for p in parts]) for k in parts[0].action})
+        return Examples(encoded={}, action={"function": torch.zeros(0, dtype=torch.long)})
+    out = {}
+    for side in ("encoded", "action"):
+        out[side] = {}
+        for key, first in getattr(parts[0], side).items():
+            column = first.new_empty((rows, *first.shape[1:]))
+            for part, place in zip(parts, places):
+                column[place.to(column.device)] = getattr(part, side)[key]
+            out[side][key] = column
+    return Examples(**out)
+
+
+def _report_ended(ended: np.ndarray, paths: list[Path], counts: torch.Tensor,
+                  on_replay: Callable[[Path, int], None] | None) -> None:
+    if on_replay is not None:
+        for game in np.nonzero(ended)[0]:
+            on_replay(paths[game], int(counts[game]))
+
+
+def batches_of(paths: list[Path], headers: list[tuple[dict, dict]], batch_games: int) -> list[list[int]]:
+    """Indexes into `paths` of the replays to re-simulate together: one environment key each, at most
+    `batch_games`, games of similar length together (the batch runs as long as its longest game)."""
+    if batch_games < 1:
+        raise ValueError(f"batch_games must be at least 1, got {batch_games}")
+    groups: dict[str, list[int]] = {}
+    for i, (header, _) in enumerate(headers):
+        groups.setdefault(environment_key(header), []).append(i)
+    batches = []
+    for members in groups.values():
+        members = sorted(members, key=lambda i: int(headers[i][1].get("steps", 0)))
+        batches += [members[start:start + batch_games] for start in range(0, len(members), batch_games)]
+    return batches
 
 
 def collect_examples(paths: Iterable[Path], policy: Policy, player: int, device: torch.device | str = "cpu",
-                     on_replay: Callable[[Path, int], None] | None = None) -> Examples:
-    """Examples from every replay; `on_replay(path, examples)` after each (for a progress bar)."""
-    parts = []
-    for path in paths:
-        replay = read_replay(path)
-        if interface_of(replay) != policy_interface(policy):
-            raise ValueError(f"{path}: recorded with {interface_of(replay)}, the policy reads {policy_interface(policy)}"
+                     on_replay: Callable[[Path, int], None] | None = None, batch_games: int = 64) -> Examples:
+    """Examples from every replay, re-simulated up to `batch_games` at a time; the rows are in the order of
+    `paths`, each replay's steps in order (as if each replay were re-simulated alone). `on_replay(path, examples)`
+    as each replay's game ends (for a progress bar)."""
+    paths = [Path(p) for p in paths]
+    headers = [read_header(path) for path in paths]
+    for path, (header, _) in zip(paths, headers):
+        interface = InterfaceFormat(**header["interface"])
+        if interface != policy_interface(policy):
+            raise ValueError(f"{path}: recorded with {interface}, the policy reads {policy_interface(policy)}"
                              "; clone replays of one interface at a time")
-        part = replay_examples(replay, path, policy, player, device)
+    batches, parts = batches_of(paths, headers, batch_games), []
+    counts = torch.zeros(len(paths), dtype=torch.long)
+    for batch in batches:
+        batch_paths = [paths[i] for i in batch]
+        part, counts[batch] = games_examples([read_replay(p) for p in batch_paths], batch_paths, policy, player,
+                                             device, on_replay)
         parts.append(part)
-        if on_replay is not None:
-            on_replay(path, len(part))
-    return _concat(parts)
+    if not int(counts.sum()):
+        raise ValueError("the replays hold no step where the imitated player took an available action")
+    starts = counts.cumsum(0) - counts
+    places = []
+    for batch in batches:  # each part is game by game: its games' rows go to their replays' places, in order
+        n = counts[batch]
+        places.append(torch.repeat_interleave(starts[batch], n) + torch.arange(int(n.sum()))
+                      - torch.repeat_interleave(n.cumsum(0) - n, n))
+    return _placed(parts, places, int(counts.sum()))
 
 
 def policy_interface(policy: Policy) -> InterfaceFormat:
@@ -104,7 +220,9 @@ def new_policy_for(paths: list[Path], config: CloningConfig) -> Policy:
     """A fresh policy of `config.policy` for the interface the first replay was recorded with."""
     first = read_replay(paths[0])
     interface = interface_of(first)
-    return make_policy(config.policy, interface).to(config.device)
+    spec = make_scenario(first.header["scenario"]["id"]).spec
+    return make_policy(config.policy, interface, **action_space(config.action_space).policy_options(),
+                       time_limit_loops=spec.time_limit_loops if config.see_time else None).to(config.device)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +247,8 @@ def clone(policy: Policy, examples: Examples, config: CloningConfig,
             index = order[start:start + config.batch_size].to(config.device)
             encoded = {k: v[index] for k, v in examples.encoded.items()}
             action = {k: v[index] for k, v in examples.action.items()}
+            for name, value in policy.config.fixed_arguments:  # not the policy's choice: the recorded value is moot
+                action[name] = torch.full_like(action[name], value)
             distribution = policy(encoded).distribution
             loss = -distribution.log_prob(action).mean()
             optimizer.zero_grad(set_to_none=True)
@@ -146,5 +266,5 @@ def clone(policy: Policy, examples: Examples, config: CloningConfig,
     return history
 
 
-__all__ = ["CloningConfig", "EpochStats", "Examples", "clone", "collect_examples", "new_policy_for",
-           "replay_examples"]
+__all__ = ["CloningConfig", "EpochStats", "Examples", "batched_environment", "batches_of", "clone",
+           "collect_examples", "environment_key", "games_examples", "new_policy_for"]

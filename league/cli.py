@@ -147,6 +147,24 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
     return MatchRecord(outcomes=outcomes, steps=steps)
 
 
+def play_interface(names: list[str], screen_size: int | None) -> InterfaceFormat | None:
+    """The interface a game is played at: the named policies' screen and minimap sizes, or `--screen-size` (for
+    both), or None (the scenario's default).
+
+    Raises:
+        ValueError: --screen-size differs from what a named policy reads, or is below 8.
+    """
+    interface = agent_interface(names)
+    if screen_size is None:
+        return interface
+    if screen_size < 8:
+        raise ValueError(f"--screen-size must be at least 8, got {screen_size}")
+    if interface is not None and (interface.screen_size, interface.minimap_size) != (screen_size, screen_size):
+        raise ValueError(f"--screen-size {screen_size} differs from what the policy reads "
+                         f"({interface.screen_size} x {interface.minimap_size})")
+    return InterfaceFormat(screen_size=screen_size, minimap_size=screen_size)
+
+
 def command_play_two_player(args: argparse.Namespace, scenario_id: str) -> int:
     if args.agents is None:
         args.agents = ["scripted", "scripted"]
@@ -157,7 +175,7 @@ def command_play_two_player(args: argparse.Namespace, scenario_id: str) -> int:
     try:
         for name in args.agents:
             make_agent(name, scenario_id, seed=args.seed)
-        args.interface = agent_interface(args.agents)
+        args.interface = play_interface(args.agents, args.screen_size)
     except ValueError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
@@ -207,7 +225,7 @@ def command_play(args: argparse.Namespace) -> int:
             load_agent_class(args.agent)
         else:
             make_agent(args.agent, scenario_id, seed=args.seed)
-        args.interface = agent_interface([args.agent])
+        args.interface = play_interface([args.agent], args.screen_size)
     except ValueError as error:
         print(f"arena play: {error.args[0]}", file=sys.stderr)
         return 2
@@ -291,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--device", default="cpu", help="cpu or cuda")
     play.add_argument("--step-mul", type=int, default=None, help="game loops per agent step (default: scenario's)")
     play.add_argument("--batch", type=int, default=64, help="games played side by side")
+    play.add_argument("--screen-size", type=int, default=None,
+                      help="screen and minimap feature layers' size (default: a policy's, else 64); replays keep it, "
+                           "so `arena train bc` clones at it")
     play.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     play.add_argument("--replay-dir", default=None, metavar="DIR",
                       help="write a replay of every game into DIR (see `arena replay`)")

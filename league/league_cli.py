@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -106,9 +107,15 @@ def _config_from_args(args: argparse.Namespace) -> LeagueConfig:
     overrides = {"scenario": args.scenario, "kind": args.kind, "games_per_match": args.games_per_match,
                  "screen_size": args.screen_size, "device": args.device, "seed": args.seed, "init": args.init,
                  "policy": args.policy, "action_space": args.action_space}
+    learner = {"kl_coef": args.kl_coef} if args.kl_coef is not None else {}
     if args.config:
-        return load_config(args.config, **overrides)
-    return LeagueConfig.from_dict({k: v for k, v in overrides.items() if v is not None}, source="the options")
+        config = load_config(args.config, **overrides)
+        if learner:
+            config = LeagueConfig.from_dict({**config.to_dict(), "learner": {**dataclasses.asdict(config.learner),
+                                                                             **learner}}, source="the options")
+        return config
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return LeagueConfig.from_dict({**given, **({"learner": learner} if learner else {})}, source="the options")
 
 
 def _run(league, args: argparse.Namespace, verb: str) -> int:
@@ -271,6 +278,8 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--games-per-match", type=int, default=None, help="games of a matched pair per batch (16)")
     start.add_argument("--screen-size", type=int, default=None, help="feature layers' size (16)")
     start.add_argument("--init", default=None, help="a saved policy every player starts from and resets to")
+    start.add_argument("--kl-coef", type=float, default=None,
+                       help="with --init: weight of a KL penalty that keeps every player near it ([learner] kl_coef)")
     start.add_argument("--device", default=None, help="cpu (default) or cuda")
     start.add_argument("--seed", type=int, default=None)
     start.add_argument("--out", default=DEFAULT_FOLDER, help=f"the league's folder (default {DEFAULT_FOLDER})")

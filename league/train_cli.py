@@ -46,7 +46,7 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
 FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unroll": "unroll", "epochs": "epochs",
                "minibatches": "minibatches", "lr": "learning_rate", "gamma": "gamma",
                "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
-               "seed": "seed", "device": "device", "action_space": "action_space", "reward_scale": "reward_scale",
+               "seed": "seed", "device": "device", "init": "init", "action_space": "action_space", "reward_scale": "reward_scale",
                "see_time": "see_time", "stagger": "stagger"}
 """Command-line options (argparse dest) -> the TrainConfig field each sets."""
 
@@ -175,6 +175,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--opponent", default=None,
                        help="two-player scenarios: player 2 (bot:1..5, bot:rush, scripted, random, or a saved "
                             "policy's .json)")
+    train.add_argument("--init", default=None, help="a saved policy (e.g. from `arena train bc`) to start from")
     train.add_argument("--kl-to", default=None, help="a saved policy (e.g. from `arena train bc`) to stay near")
     train.add_argument("--kl-coef", type=float, default=None, help="weight of the KL penalty towards --kl-to")
     train.add_argument("--seed", type=int, default=None)

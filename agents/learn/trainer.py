@@ -75,6 +75,9 @@ class TrainConfig:
     kl_to: str | None = None
     """A saved (e.g. behaviour-cloned) policy to stay near: AlphaStar's KL penalty, weighted by kl_coef."""
     kl_coef: float = 0.0
+    init: str | None = None
+    """A saved policy (e.g. from `arena train bc`) to start from instead of fresh weights; it must have this run's
+    architecture (policy kind, screen size, action space, time)."""
     seed: int = 0
     device: str = "cpu"
     mixed_precision: bool = False
@@ -190,6 +193,16 @@ class Seat:
                         result=info["score"])
 
 
+def _same_architecture(saved: Policy, run: Policy, role: str, path: str) -> Policy:
+    """`saved`, if it has the run's architecture; else a ValueError naming the fields that differ."""
+    if saved.config != run.config:
+        mine, theirs = run.config.to_dict(), saved.config.to_dict()
+        differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        raise ValueError(f"the policy {role} ({path}) differs from this run's in {', '.join(differ)} (a "
+                         f"{saved.kind} policy; this run's: {run.kind}); clone or train it with the same options")
+    return saved
+
+
 def opponent_agent(config: TrainConfig) -> BatchedAgent | None:
     """Player 2's agent of a two-player run: a saved policy (a .json / .safetensors path) or an agent name."""
     from agents.registry import make_agent
@@ -232,12 +245,13 @@ class Trainer:
                                   "folder")
         torch.manual_seed(config.seed)
         policy: Policy = new_policy(config).to(self.device)
+        if config.init:
+            policy = _same_architecture(load_policy(config.init, device=self.device), policy, "to start from",
+                                        config.init)
         supervised = None
         if config.kl_to:
-            supervised = load_policy(config.kl_to, device=self.device)
-            if supervised.config != policy.config:
-                raise ValueError(f"the policy to stay near ({config.kl_to}) has another architecture "
-                                 f"({supervised.config}) than this run's ({policy.config})")
+            supervised = _same_architecture(load_policy(config.kl_to, device=self.device), policy, "to stay near",
+                                            config.kl_to)
         self.learner = Learner(config, policy, supervised=supervised)
         self.policy = policy
         self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy

@@ -32,6 +32,10 @@ class ActionSpace:
     """Arguments the policy does not choose, with their value."""
     description: str
 
+    def __post_init__(self) -> None:
+        if self.functions is not None:  # the order policies keep them in (PolicyConfig.functions)
+            object.__setattr__(self, "functions", tuple(sorted(set(self.functions))))
+
     def policy_options(self) -> dict[str, Any]:
         """The PolicyConfig fields that make a policy use this space."""
         return {"functions": self.functions, "fixed_arguments": self.fixed_arguments}

@@ -228,3 +228,31 @@ def test_a_trainer_with_a_time_limit_learns_from_truncated_rollouts(tmp_path):
     assert starts.unique().numel() > 1  # staggered
     stats = trainer.update()
     assert torch.isfinite(torch.tensor(stats["total_loss"]))
+
+
+def test_demonstrations_at_a_screen_size_clone_into_the_run_architecture(tmp_path, capsys):
+    demos, bc = tmp_path / "demos", tmp_path / "bc"
+    assert main(["play", "MoveToBeacon", "--agent", "scripted", "--episodes", "2", "--batch", "2", "--screen-size",
+                 "16", "--replay-dir", str(demos), "--quiet"]) == 0
+    assert main(["train", "bc", "--replays", str(demos), "--policy", "entity", "--action-space", "screen",
+                 "--epochs", "1", "--out", str(bc), "--quiet"]) == 0
+    cloned = load_policy(bc / "policy")
+    assert cloned.config.screen_size == 16 and cloned.config.fixed_arguments == (("queued", 0),)
+    capsys.readouterr()
+    run = ["train", "MoveToBeacon", "--steps", "128", "--num-envs", "8", "--unroll", "16", "--minibatches", "2",
+           "--eval-episodes", "0", "--quiet"]
+    assert main(run + ["--init", str(bc / "policy.json"), "--kl-to", str(bc / "policy.json"), "--kl-coef", "0.1",
+                       "--out", str(tmp_path / "rl")]) == 0
+    assert main(run + ["--init", str(bc / "policy.json"), "--action-space", "full", "--out",
+                       str(tmp_path / "other")]) == 2
+    assert "differs from this run's in fixed_arguments, functions" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the option needs its number
+        main(["play", "MoveToBeacon", "--agent", "scripted", "--screen-size"])
+    assert main(["play", "MoveToBeacon", "--agent", "scripted", "--episodes", "1", "--screen-size", "4",
+                 "--quiet"]) == 2
+    assert "--screen-size must be at least 8" in capsys.readouterr().err
+
+
+def test_a_league_takes_a_kl_coefficient_only_with_an_initial_policy(tmp_path, capsys):
+    assert main(["league", "start", "--kl-coef", "0.1", "--out", str(tmp_path / "l"), "--matches", "1"]) == 2
+    assert "kl_coef needs init" in capsys.readouterr().err

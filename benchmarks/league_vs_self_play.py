@@ -25,6 +25,7 @@ import arena
 from agents.policies.base import PolicyAgent, load_policy
 from agents.registry import make_agent
 from agents.rollout import play_matches
+from arena.threads import set_torch_threads
 from league.config import LeagueConfig
 from league.matchmaking import LeagueKind
 from league.runner import League
@@ -77,6 +78,7 @@ def throughput(league: League) -> str:
 
 
 def main() -> None:
+    set_torch_threads(1)  # one thread per process: README, "Learning on two CPU cores"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="MarineMirror")
     parser.add_argument("--steps", type=int, default=60_000, help="agent steps each league trains, in all")

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from arena.threads import set_torch_threads
 from league.config import LeagueConfig
 from league.executor import LocalExecutor
 from league.runner import League
@@ -35,6 +36,7 @@ def measure(config: LeagueConfig, folder: Path, make_executor, minutes: float) -
 
 
 def main() -> None:
+    set_torch_threads(1)  # one thread per process: README, "Learning on two CPU cores"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="MarineMirror")
     parser.add_argument("--minutes", type=float, default=5.0, help="wall time of each run")

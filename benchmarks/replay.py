@@ -23,6 +23,7 @@ from agents.registry import make_agent  # noqa: E402
 from agents.rollout import play_episodes, play_matches  # noqa: E402
 from arena.replay.format import read_replay  # noqa: E402
 from arena.replay.recorder import ReplayRecorder  # noqa: E402
+from arena.threads import set_torch_threads  # noqa: E402
 
 DEFAULT_RUNS = [("MoveToBeacon", ["scripted"]), ("DefeatRoaches", ["scripted"]),
                 ("CollectMineralsAndGas", ["scripted"]), ("MarineMirror", ["scripted", "scripted"])]
@@ -71,6 +72,7 @@ def measure(scenario: str, agent_names: list[str], batch: int, seed: int) -> dic
 
 
 def main() -> None:
+    set_torch_threads(1)  # one thread per process: README, "Learning on two CPU cores"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenarios", nargs="*", default=None, help="scenario names (default: a mini-game mix)")
     parser.add_argument("--agents", nargs="+", default=None, help="agents for --scenarios (one per player)")

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from agents.learn.learner import Learner, Rollout, collect
 from agents.learn.trainer import Seat
-from agents.policies.base import Policy, PolicyAgent, load_policy, save_policy
+from agents.policies.base import Policy, PolicyAgent, load_policy, policy_details, save_policy
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from league.config import LeagueConfig
 from league.players import Outcome
@@ -221,9 +221,9 @@ class LocalExecutor(Executor):
         return self._frozen[job.away_checkpoint]
 
     def play(self, job: MatchJob) -> MatchReport:
-        learner, seat = self.learners[job.home], self._seat()
-        recorder = _recorder(self.folder / "replays", job) if job.record else None
-        return play_and_learn(seat, job, learner.policy, self._away_policy(job), learner.learn, learner.generator,
+        learner, seat, away = self.learners[job.home], self._seat(), self._away_policy(job)
+        recorder = _recorder(self.folder / "replays", job, (learner.policy, away)) if job.record else None
+        return play_and_learn(seat, job, learner.policy, away, learner.learn, learner.generator,
                               unroll=learner.config.unroll, gamma=learner.config.gamma, autocast=learner.autocast,
                               recorder=recorder)
 
@@ -273,10 +273,12 @@ def _make_seat(config: LeagueConfig) -> Seat:
     return seat
 
 
-def _recorder(folder: Path, job: MatchJob) -> ReplayRecorder:
-    """Keeps every fourth game of a recorded match in `folder`, named `<home>-vs-<away>-seed<game seed>.replay.npz`."""
+def _recorder(folder: Path, job: MatchJob, policies: tuple[Policy, Policy]) -> ReplayRecorder:
+    """Keeps every fourth game of a recorded match in `folder`, named `<home>-vs-<away>-seed<game seed>.replay.npz`;
+    the header's player entries keep each policy's action space."""
     return ReplayRecorder(folder, [job.home, job.away], sampling=ReplaySampling(every=4),
-                          prefix=f"{job.home}-vs-{job.away}")
+                          prefix=f"{job.home}-vs-{job.away}",
+                          player_details=[policy_details(policy) for policy in policies])
 
 
 def _replays_by_game(recorder: ReplayRecorder | None, first_seed: int) -> dict[int, str]:

@@ -187,7 +187,7 @@ class RolloutWorker:
         generator.manual_seed(job.seed)
         train = self.config.train_config(self.config.seed)
         with tempfile.TemporaryDirectory(prefix="arena-replays-") as scratch:
-            recorder = _recorder(Path(scratch), job) if job.record else None
+            recorder = _recorder(Path(scratch), job, (self.home, self.away)) if job.record else None
             report = play_and_learn(self.seat, job, self.home, self.away, learn, generator, unroll=train.unroll,
                                     gamma=train.gamma, recorder=recorder)
             replays = {game.replay: (Path(scratch) / Path(game.replay).name).read_bytes()

@@ -14,8 +14,8 @@ import arena
 from agents.learn.presets import Preset, preset_for, presets_table
 from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer, opponent_agent
 from agents.policies import POLICY_KINDS
-from agents.policies.action_space import ACTION_SPACES, action_space
-from agents.policies.base import Policy, PolicyAgent
+from agents.policies.action_space import ACTION_SPACES
+from agents.policies.base import Policy, PolicyAgent, policy_details
 from agents.rollout import EpisodeScores, play_episodes, play_matches
 from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
@@ -35,7 +35,7 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
                      interface=config.interface)
     agent = PolicyAgent(policy, seed=seed, greedy=greedy)
     names = [f"{config.policy}-policy"] + ([config.opponent or "?"] if two_player else [])
-    details = [{"action_space": action_space(config.action_space).to_dict()}] + ([{}] if two_player else [])
+    details = [{**policy_details(policy), "action_space_name": config.action_space}] + ([{}] if two_player else [])
     recorder = None if replay_dir is None else ReplayRecorder(replay_dir, names, player_details=details)
     if two_player:
         record = play_matches(env, [agent, opponent_agent(config)], seed=seed, recorder=recorder)
@@ -46,8 +46,8 @@ def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: 
 FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unroll": "unroll", "epochs": "epochs",
                "minibatches": "minibatches", "lr": "learning_rate", "gamma": "gamma",
                "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
-               "seed": "seed", "device": "device", "init": "init", "action_space": "action_space", "reward_scale": "reward_scale",
-               "see_time": "see_time", "stagger": "stagger"}
+               "seed": "seed", "device": "device", "init": "init", "action_space": "action_space",
+               "reward_scale": "reward_scale", "see_time": "see_time", "stagger": "stagger"}
 """Command-line options (argparse dest) -> the TrainConfig field each sets."""
 
 

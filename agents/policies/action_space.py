@@ -40,11 +40,6 @@ class ActionSpace:
         """The PolicyConfig fields that make a policy use this space."""
         return {"functions": self.functions, "fixed_arguments": self.fixed_arguments}
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for run configs and replay headers."""
-        return {"name": self.name, "functions": None if self.functions is None else list(self.functions),
-                "fixed_arguments": {name: value for name, value in self.fixed_arguments}}
-
 
 def _without(*excluded: FunctionId) -> tuple[int, ...]:
     return tuple(int(f) for f in FunctionId if f not in excluded)

@@ -331,6 +331,15 @@ def _check_fits(policy: Policy, tensors: dict[str, torch.Tensor], path: Path) ->
                                     + "; ".join(d for d in details if d))
 
 
+def policy_details(policy: Policy) -> dict[str, Any]:
+    """What a replay's header keeps about a neural player: its kind, its action space and whether it sees time."""
+    config = policy.config
+    return {"policy": policy.kind,
+            "action_space": {"functions": None if config.functions is None else list(config.functions),
+                             "fixed_arguments": {name: value for name, value in config.fixed_arguments}},
+            "sees_time": config.time_limit_loops is not None}
+
+
 def explain(output: PolicyOutput, top_k: int = 5) -> dict[str, torch.Tensor]:
     """What the policy thought, for replays (arena.replay.format.EXPLANATION_FIELDS): value [B] float, the top_k
     functions [B, k] long (-1 where the probability is 0) and their probs [B, k] float, and the heatmap [B, S, S]
@@ -390,4 +399,4 @@ class PolicyAgent(BatchedAgent):
 __all__ = ["ARGUMENT_FUNCTIONS", "ARGUMENT_NAMES", "ActionDistribution", "ArgumentDistribution",
            "CategoricalArgument", "FORMAT_VERSION", "PointArgument", "PointKind", "Policy", "PolicyAgent",
            "PolicyConfig", "PolicyFileError", "PolicyOutput", "UnitOrPointArgument", "describe", "explain",
-           "load_policy", "policy_files", "save_policy", "to_batched_action"]
+           "load_policy", "policy_details", "policy_files", "save_policy", "to_batched_action"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from agents.policies.base import load_policy
+from arena.replay.format import read_header
 from league.cli import main
 from league.config import ConfigError, LeagueConfig, LearnerSettings, load_config
 from league.matchmaking import LeagueKind, LeagueRules
@@ -144,7 +145,10 @@ def test_the_command_line_starts_shows_and_resumes(tmp_path, capsys):
     assert main(["league", "resume", str(out), "--matches", "1", "--quiet"]) == 0
     assert main(["league", "status", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["stats"]["matches"] == 2
-    assert list((out / "replays").glob("*.replay.npz"))  # a sample of the games is kept
+    replays = list((out / "replays").glob("*.replay.npz"))
+    assert replays  # a sample of the games is kept
+    header, _ = read_header(replays[0])
+    assert header["players"][0]["action_space"]["fixed_arguments"] == {"queued": 0}  # MarineMirror's preset: move
     # errors: a league already there, no league, a foreign file
     assert main(["league", "start", "--out", str(out)]) == 2
     assert "already holds a league" in capsys.readouterr().err

@@ -94,6 +94,7 @@ def test_a_worker_killed_mid_match_is_replaced_and_the_match_played_again(local_
         assert store.stat("matches") == 2 and len(store.matches()) == 2 * TINY["games_per_match"]
 
 
+@pytest.mark.slow  # 45 s; the worker-fault test stays in the default run
 def test_a_killed_learner_restarts_from_its_last_checkpoint(local_ray, tmp_path):
     league = _league(tmp_path / "lg", workers=1)
     executor = league.executor
@@ -121,6 +122,7 @@ def test_a_killed_learner_restarts_from_its_last_checkpoint(local_ray, tmp_path)
         assert store.stat("matches") == 2
 
 
+@pytest.mark.slow  # 85 s; the local league's SIGKILL test covers resuming in the default run
 @pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL of a process group")
 def test_the_coordinator_killed_is_resumed_with_ray(tmp_path):
     folder = tmp_path / "lg"

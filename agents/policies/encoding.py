@@ -266,7 +266,8 @@ class LayerEmbedding(nn.Module):
     def _embedded(self, codes: torch.Tensor) -> torch.Tensor:
         """The categorical layers' summed embeddings [B, embedding_dim, H, W], computed as the one-hot of every
         categorical layer times the embedding table (a 1x1 convolution): equal to summing `nn.Embedding` lookups,
-        but its backward pass is a matrix product instead of a scatter over every pixel (5-10x faster on CPU)."""
+        but its backward pass is a matrix product instead of a scatter over every pixel (on CPU the entity policy's
+        forward and backward pass over 256 samples at 16 x 16 went from 1.1 s to 0.42 s)."""
         B, _, H, W = codes.shape
         weight = self.embedding.weight  # [categories, D]
         if not self.categorical:

@@ -19,11 +19,11 @@ from agents.policies import make_policy
 from agents.policies.action_space import action_space
 from agents.policies.base import Policy
 from arena.interface.functions import FunctionId
-from arena.interface.limits import ApmCap, Limits
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import player_view
 from arena.replay.format import ACTION_FIELDS, Replay, ReplayError, read_header, read_replay
 from arena.replay.recorder import action_from_rows
+from arena.replay.verify import environment_for
 from arena.scenarios.registry import make_scenario
 
 
@@ -70,27 +70,6 @@ def environment_key(header: dict[str, Any]) -> str:
                       sort_keys=True)
 
 
-def batched_environment(header: dict[str, Any], path: str | Path, num_envs: int,
-                        device: torch.device | str = "cpu"):
-    """`num_envs` games set up as the recorded one was (arena.replay.verify.environment_for, batched)."""
-    from arena.env import ArenaEnv
-    from arena.multi_env import ArenaMultiEnv
-
-    scenario_id = header["scenario"]["id"]
-    try:
-        scenario = make_scenario(scenario_id)
-    except KeyError:
-        raise ReplayError(path, f"the scenario {scenario_id} is not known to this arena") from None
-    interface = InterfaceFormat(**header["interface"])
-    if scenario.spec.num_agents > 1:
-        limits = header["limits"]
-        return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"],
-                             interface=interface,
-                             limits=Limits(apm_caps=tuple(ApmCap(a, w) for a, w in limits["apm_caps"]),
-                                           delay_loops=limits["delay_loops"], fog=limits["fog"]))
-    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"], interface=interface)
-
-
 def _recorded_actions(replays: list[Replay]) -> np.ndarray:
     """Every game's recorded action rows [T, B, P, len(ACTION_FIELDS)], T the longest game; no_op after a game's
     end."""
@@ -112,7 +91,7 @@ def games_examples(replays: list[Replay], paths: list[Path], policy: Policy, pla
     for replay, path in zip(replays, paths):
         if player >= replay.num_players:
             raise ValueError(f"{path}: player {player + 1} asked for, the replay has {replay.num_players}")
-    env = batched_environment(replays[0].header, paths[0], len(replays), device)
+    env = environment_for(replays[0], paths[0], device, num_envs=len(replays))
     two_player = getattr(env, "num_players", 1) > 1
     lengths = np.array([len(r.actions) for r in replays])
     rows = _recorded_actions(replays)
@@ -220,7 +199,11 @@ def new_policy_for(paths: list[Path], config: CloningConfig) -> Policy:
     """A fresh policy of `config.policy` for the interface the first replay was recorded with."""
     first = read_replay(paths[0])
     interface = interface_of(first)
-    spec = make_scenario(first.header["scenario"]["id"]).spec
+    scenario_id = first.header["scenario"]["id"]
+    try:
+        spec = make_scenario(scenario_id).spec
+    except KeyError:
+        raise ReplayError(paths[0], f"the scenario {scenario_id} is not known to this arena") from None
     return make_policy(config.policy, interface, **action_space(config.action_space).policy_options(),
                        time_limit_loops=spec.time_limit_loops if config.see_time else None).to(config.device)
 
@@ -266,5 +249,5 @@ def clone(policy: Policy, examples: Examples, config: CloningConfig,
     return history
 
 
-__all__ = ["CloningConfig", "EpochStats", "Examples", "batched_environment", "batches_of", "clone",
+__all__ = ["CloningConfig", "EpochStats", "Examples", "batches_of", "clone",
            "collect_examples", "environment_key", "games_examples", "new_policy_for"]

@@ -29,8 +29,9 @@ class Verification:
         return self.difference is None
 
 
-def environment_for(replay: Replay, path: str | Path, device: torch.device | str = "cpu"):
-    """A one-game environment set up as the recorded one was (scenario version, step_mul, interface, limits)."""
+def environment_for(replay: Replay, path: str | Path, device: torch.device | str = "cpu", *, num_envs: int = 1):
+    """An environment of `num_envs` games set up as the recorded one was (scenario version, step_mul, interface,
+    limits): one game to verify a replay, several to re-simulate replays of the same set-up side by side."""
     from arena.env import ArenaEnv
     from arena.multi_env import ArenaMultiEnv
 
@@ -43,10 +44,11 @@ def environment_for(replay: Replay, path: str | Path, device: torch.device | str
     interface = InterfaceFormat(**header["interface"])
     if scenario.spec.num_agents > 1:
         limits = header["limits"]
-        return ArenaMultiEnv(scenario, num_envs=1, device=device, step_mul=header["step_mul"], interface=interface,
+        return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"],
+                             interface=interface,
                              limits=Limits(apm_caps=tuple(ApmCap(a, w) for a, w in limits["apm_caps"]),
                                            delay_loops=limits["delay_loops"], fog=limits["fog"]))
-    return ArenaEnv(scenario, num_envs=1, device=device, step_mul=header["step_mul"], interface=interface)
+    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"], interface=interface)
 
 
 def resimulate(replay: Replay, path: str | Path = "<replay>", device: torch.device | str = "cpu"

@@ -20,7 +20,7 @@ from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
 from arena.sim.state import CONTROL_GROUPS, Score, State, where
-from arena.sim.step import SimParams, compiled_game_loop, game_loop, run_loops
+from arena.sim.step import Engine, SimParams, loop_function, run_loops
 from arena.sim.units import unit_table
 
 
@@ -55,7 +55,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, scenario: str | Scenario, *, num_envs: int = 1, device: torch.device | str = "cpu",
-                 step_mul: int | None = None, interface: InterfaceFormat | None = None, compile: bool = False):
+                 step_mul: int | None = None, interface: InterfaceFormat | None = None, engine: str | Engine = "auto"):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -70,7 +70,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"step_mul must be at least 1, got {self.step_mul}")
         self.interface = interface or InterfaceFormat()
         self.params = SimParams.create(spec.playable, self.device, economy=spec.economy)
-        self._game_loop = compiled_game_loop() if compile else game_loop
+        self._game_loop = loop_function(engine, self.params)
         self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
                                                        self.params.bounds, spec.fog)
         self.single_observation_space = observation_space(self.interface, spec.num_units)
@@ -233,7 +233,7 @@ class ArenaSingleEnv(gymnasium.Env):
 
 
 def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu", step_mul: int | None = None,
-         interface: InterfaceFormat | None = None, compile: bool = False, backend: str = "embedded",
+         interface: InterfaceFormat | None = None, engine: str | Engine = "auto", backend: str = "embedded",
          **backend_options) -> gymnasium.vector.VectorEnv:
     """A batched environment of `num_envs` games of `scenario` (an id such as "MoveToBeacon" or "MoveToBeacon-v1").
 
@@ -242,14 +242,16 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
     such as "Simple64"; `backend_options` go to it: players, max_units, save_replay_episodes, replay_dir, ...).
     Both speak the same protocol. A two-player scenario gives an `arena.multi_env.ArenaMultiEnv` (observations
     [B, P, ...], one action per player), under `limits=` (`arena.interface.limits.Limits`; default AlphaStar's APM
-    cap, 2 game loops of delay, fog of war). `compile=True` runs the embedded engine's game loop through torch.compile (needs a
-    C++ compiler on CPU; results equal the eager engine's up to float rounding)."""
+    cap, 2 game loops of delay, fog of war). `engine` picks what runs the embedded engine's game loop
+    (`arena.sim.step.Engine`): "auto" (the default: the compiled kernel for combat scenarios on the CPU, else the
+    torch passes), "kernel", "torch", or "compiled" (the torch passes through torch.compile, which needs a C++
+    compiler on CPU); all agree up to float rounding."""
     from arena.backends import Backend
 
     chosen = Backend.parse(backend)
     if chosen is Backend.SC2:
-        if compile:
-            raise ValueError("compile=True applies to the embedded engine only, not to backend='sc2'")
+        if Engine.parse(engine) is not Engine.AUTO:
+            raise ValueError(f"engine={engine!r} applies to the embedded engine only, not to backend='sc2'")
         from arena.backends.sc2 import Sc2Env  # here: it imports pysc2, which only this backend needs
 
         return Sc2Env(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
@@ -262,11 +264,11 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
         from arena.multi_env import ArenaMultiEnv  # it builds on this module
 
         return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
-                             limits=limits, compile=compile)
+                             limits=limits, engine=engine)
     if limits is not None:
         raise ValueError(f"limits= applies to two-player scenarios; {scenario} has one player")
     return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=step_mul, interface=interface,
-                    compile=compile)
+                    engine=engine)
 
 
 __all__ = ["ArenaEnv", "ArenaSingleEnv", "StepType", "make", "observation_space", "action_space", "staggered_start"]

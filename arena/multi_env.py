@@ -23,7 +23,7 @@ from arena.interface.view import InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
 from arena.sim.state import Score, State, where
-from arena.sim.step import SimParams, compiled_game_loop, game_loop
+from arena.sim.step import Engine, SimParams, loop_function
 from arena.sim.units import unit_table
 
 
@@ -57,7 +57,7 @@ class ArenaMultiEnv:
 
     def __init__(self, scenario: str | Scenario, *, num_envs: int = 1, device: torch.device | str = "cpu",
                  step_mul: int | None = None, interface: InterfaceFormat | None = None,
-                 limits: Limits | None = None, compile: bool = False):
+                 limits: Limits | None = None, engine: str | Engine = "auto"):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -73,7 +73,7 @@ class ArenaMultiEnv:
         self.limits = limits if limits is not None else Limits()
         self.interface = interface or InterfaceFormat()
         self.params = SimParams.create(spec.playable, self.device, economy=spec.economy)
-        self._game_loop = compiled_game_loop() if compile else game_loop
+        self._game_loop = loop_function(engine, self.params)
         self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
                                                        self.params.bounds, spec.fog and self.limits.fog)
         self.state: State | None = None

@@ -198,7 +198,7 @@ class SC2Env(environment.Base):
 
     Args:
         device: where the engine runs ("cpu" or "cuda").
-        compile: run the engine's game loop through torch.compile (slow start, faster steps).
+        engine: what runs the engine's game loop (`arena.make`'s engine: auto, kernel, torch, compiled).
 
     `ensure_available_actions=True` (pysc2's default) raises ValueError for a function that is not in
     available_actions, as pysc2 does; with False the engine does nothing for it and reports action_result 214.
@@ -211,7 +211,7 @@ class SC2Env(environment.Base):
                  game_steps_per_episode: int | None = None, score_index: int | None = None,
                  score_multiplier: float | None = None, random_seed: int | None = None, disable_fog: bool = False,
                  ensure_available_actions: bool = True, version: str | None = None,
-                 device: torch.device | str = "cpu", compile: bool = False):
+                 device: torch.device | str = "cpu", engine: str = "auto"):
         del battle_net_map, visualize, realtime, version  # accepted, nothing to do
         name = _map_name(map_name)
         try:
@@ -240,7 +240,7 @@ class SC2Env(environment.Base):
         self._action_spec = action_spec(self._fmt)
         self._map_name = name
         self._env = ArenaEnv(scenario, num_envs=1, device=device, step_mul=step_mul, interface=self._fmt,
-                             compile=compile)
+                             engine=engine)
         self._discount = discount
         self._discount_zero_after_timeout = discount_zero_after_timeout
         self._episode_loops = int(game_steps_per_episode or 0)

@@ -3,7 +3,8 @@
 torch's default is one intra-op thread per core. The engine's and the policies' tensors are small, so threads
 mostly wait on each other: measured on a 2-core machine (README, "Threads"), one thread per process is fastest, and
 two processes of two threads each slow each other 4-15x. So every process that runs torch (the `arena` command, the
-league's and the ladder's Ray actors, benchmarks) sets its count through `set_torch_threads`, one by default.
+league's and the ladder's Ray actors, benchmarks) sets its count through `set_torch_threads`, one by default. The
+engine's compiled kernel (arena.sim.kernels) runs its games on as many threads as torch has.
 """
 
 from __future__ import annotations

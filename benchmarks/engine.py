@@ -8,7 +8,8 @@ Run from the repository root:
     python benchmarks/engine.py --scenarios Skirmish3m-v1,MoveToBeacon --batch-sizes 1,1024 --steps 20
     python benchmarks/engine.py --only smax          # just the SMAX comparison (or --only scenarios)
     python benchmarks/engine.py --profile 1024       # per-pass costs of env.step on the SMAX settings at B = 1024
-    python benchmarks/engine.py --compile            # run arena.sim.step.game_loop through torch.compile
+    python benchmarks/engine.py --engine torch       # the torch passes (default auto: the compiled kernel where it
+                                                     # applies); --engine compiled: torch.compile of them
     python benchmarks/engine.py --threads 1          # one CPU thread for torch and XLA (the reported figures)
     python benchmarks/engine.py --device cuda        # cpu, cuda or all (default: cpu, plus cuda when present)
 
@@ -133,8 +134,8 @@ class Args:
     actions: Actions = Actions.RANDOM
     only: str = "all"
     """all, scenarios (the per-scenario table) or smax (the SMAX comparison)."""
-    compile: bool = False
-    """torch.compile arena.sim.step.game_loop."""
+    engine: str = "auto"
+    """What runs the game loop (arena.sim.step.Engine): auto, kernel, torch or compiled."""
     profile: int = 0
     """Profile env.step per pass on the SMAX settings at this batch size instead of benchmarking (0: off)."""
     threads: int = 0
@@ -250,7 +251,7 @@ def time_ours(scenario: str, interface: Interface, device: torch.device, batch: 
     memory = PeakMemory(device)
     memory.start()
     env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt,
-                     compile=args.compile)
+                     engine=args.engine)
     obs, _ = env.reset(seed=0)
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -418,7 +419,7 @@ def print_environment(args: Args) -> None:
                f"load average {', '.join(f'{x:.2f}' for x in load)}")
     print_line(f"# actions: {args.actions.value}; {STEP_MUL} game loops per step; warm-up {args.warmup} steps; "
                f"{args.steps} timed steps (more to fill {args.min_seconds:g} s, fewer past {args.cell_seconds:g} s) "
-               f"per cell; compile: {args.compile}")
+               f"per cell; engine: {args.engine}")
     print_line("# mem/game: peak RSS growth (CPU, VmHWM reset per cell) or torch.cuda.max_memory_allocated growth "
                "(CUDA) while creating and warming up the env (timing runs after, with malloc left free to reuse "
                "memory), / B")
@@ -487,7 +488,7 @@ def instrumented(env: arena.ArenaEnv, timer: PassTimer):
 def profile_step(scenario: str, batch: int, device: torch.device, args: Args) -> None:
     """Per-pass self times of env.step, then the top torch operators."""
     fmt = Interface.RAW.format
-    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt)
+    env = arena.make(scenario, num_envs=batch, device=device, step_mul=STEP_MUL, interface=fmt, engine=args.engine)
     obs, _ = env.reset(seed=0)
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
@@ -561,7 +562,7 @@ def set_threads(threads: int) -> None:
 def run(args: Args) -> None:
     set_threads(args.threads)
     print_environment(args)
-    if args.compile:
+    if args.engine == "compiled":
         allow_many_compiled_shapes()
     devices = [torch.device(d) for d in args.devices]
     if args.profile:
@@ -595,7 +596,7 @@ def run(args: Args) -> None:
     if smax:
         print_line("\n# ours / SMAX (ours on cpu)")
         print_comparison([r for r in ours if r.device == "cpu"], smax)
-    if args.compile:
+    if args.engine == "compiled":
         from torch._dynamo.utils import counters
         breaks = sum(counters["graph_break"].values())
         print_line(f"\n# torch.compile: {breaks} graph breaks in game_loop; each batch size compiles once during its "
@@ -620,22 +621,24 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--actions", type=Actions, choices=list(Actions), default=defaults.actions)
     parser.add_argument("--only", choices=("all", "scenarios", "smax"), default=defaults.only)
     parser.add_argument("--quick", action="store_true", help="B = 1 and 16, 3 steps, 1 warm-up step")
-    parser.add_argument("--compile", action="store_true", help="torch.compile arena.sim.step.game_loop")
+    parser.add_argument("--engine", choices=("auto", "kernel", "torch", "compiled"), default=defaults.engine,
+                        help="what runs the game loop: auto (the compiled kernel for combat scenarios on the CPU, "
+                             "else torch), kernel, torch (eager passes), compiled (torch.compile of them)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for torch and (when 1) XLA; 0: the libraries' defaults")
     parser.add_argument("--profile", type=int, default=0, metavar="B",
                         help="profile env.step per pass on the SMAX settings at batch size B")
     ns = parser.parse_args(argv)
-    if ns.profile and ns.compile:
+    if ns.profile and ns.engine == "compiled":
         parser.error("--profile times the engine's passes one by one, which a compiled game loop fuses; "
-                     "drop --compile")
+                     "use --engine torch or kernel")
     cuda = torch.cuda.is_available()
     devices = {"cpu": ("cpu",), "cuda": ("cuda",), "all": ("cpu", "cuda"), None: ("cpu", "cuda") if cuda else ("cpu",)}
     args = Args(batch_sizes=ns.batch_sizes, steps=ns.steps, warmup=ns.warmup, cell_seconds=ns.cell_seconds,
                 min_seconds=ns.min_seconds,
                 max_step_seconds=ns.max_step_seconds, memory_gb=ns.memory_gb,
                 scenarios=tuple(arena.scenarios.registry.resolve_id(s) for s in ns.scenarios),
-                devices=devices[ns.device], actions=ns.actions, only=ns.only, compile=ns.compile,
+                devices=devices[ns.device], actions=ns.actions, only=ns.only, engine=ns.engine,
                 profile=ns.profile, threads=ns.threads)
     if ns.quick:
         args = dataclasses.replace(args, batch_sizes=(1, 16), steps=3, warmup=1, min_seconds=0.0)

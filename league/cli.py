@@ -22,6 +22,7 @@ from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
+from arena.sim.step import Engine
 from arena.threads import DEFAULT_THREADS, set_torch_threads
 from league.ladder_cli import add_ladder_commands
 from league.league_cli import add_league_commands
@@ -86,7 +87,7 @@ def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.devic
         while len(scores) < args.episodes:
             n = min(batch, args.episodes - len(scores))
             env = arena.make(scenario_id, num_envs=n, device=device, step_mul=args.step_mul,
-                             compile=args.compile, backend=args.backend, interface=args.interface)
+                             engine=args.engine, backend=args.backend, interface=args.interface)
             agent = make_agent(args.agent, scenario_id, seed=args.seed + len(scores))
             done_before = len(scores)
             result: EpisodeScores = play_episodes(env, agent, seed=args.seed + done_before,
@@ -117,7 +118,7 @@ def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.
                                                       "replay_dir": args.replay_dir}
         return pysc2_env.SC2Env(map_name=scenario_id, players=[pysc2_env.Agent(pysc2_env.Race.terran)],
                                 agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed,
-                                device=device, compile=args.compile, **replays)
+                                device=device, engine=args.engine, **replays)
 
     with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
               disable=args.quiet) as bar:
@@ -136,7 +137,7 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
         while len(outcomes) < args.episodes:
             n = min(batch, args.episodes - len(outcomes))
             env = ArenaMultiEnv(scenario_id, num_envs=n, device=device, step_mul=args.step_mul, limits=limits,
-                                compile=args.compile, interface=args.interface)
+                                engine=args.engine, interface=args.interface)
             agents = [make_agent(name, scenario_id, seed=args.seed + len(outcomes) + 1000 * player)
                       for player, name in enumerate(args.agents)]
             record = play_matches(env, agents, seed=args.seed + len(outcomes), on_step=_batch_progress(bar),
@@ -264,7 +265,7 @@ def command_bench(args: argparse.Namespace) -> int:
     print(f"{'scenario':34s} {'envs':>6s} {'env-steps/s':>12s}   ({device}, no_op actions, "
           f"{'feature layers' if args.layers else 'unit lists only'})")
     for scenario_id in ids:
-        env = arena.make(scenario_id, num_envs=args.num_envs, device=device, interface=fmt, compile=args.compile)
+        env = arena.make(scenario_id, num_envs=args.num_envs, device=device, interface=fmt, engine=args.engine)
         env.reset(seed=0)
         noop = arena.BatchedAction.no_op(args.num_envs, device)
         if isinstance(env, ArenaMultiEnv):
@@ -281,10 +282,11 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_compile_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--compile", action="store_true",
-                        help="run the engine's game loop through torch.compile (tens of seconds to compile; then "
-                             "several times faster for small batches)")
+def _add_engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=[e.value for e in Engine], default="auto",
+                        help="what runs the game loop: auto (default: the compiled kernel for combat scenarios on "
+                             "the CPU, else torch), kernel, torch (the reference passes), compiled (torch.compile: "
+                             "tens of seconds to compile)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--replay-decisive", action="store_true",
                       help="with --replay-dir: keep only games someone won (two-player scenarios)")
     play.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_compile_flag(play)
+    _add_engine_option(play)
     play.add_argument("--backend", choices=("embedded", "sc2"), default="embedded",
                       help="embedded: the torch engine (default); sc2: the real StarCraft II through pysc2 "
                            "(needs the game: SC2PATH)")
@@ -331,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=20)
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--layers", action="store_true", help="render feature layers too")
-    _add_compile_flag(bench)
+    _add_engine_option(bench)
     bench.set_defaults(run=command_bench)
 
     add_replay_commands(sub)

@@ -126,7 +126,22 @@ class State:
         return self.unit_type.device
 
     def replace(self, **changes: torch.Tensor) -> "State":
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` (field name -> tensor). Faster than dataclasses.replace, which re-runs __init__
+        over all 37 fields: every pass of every game loop calls this.
+
+        Raises:
+            TypeError: a name is not a field of State.
+        """
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"State has no field(s) {sorted(unknown)}")
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
+
+_FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(State))
 
 
 def empty_state(*, batch: int, units: int, agents: int, cells: tuple[int, int],

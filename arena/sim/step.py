@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import warnings
 from typing import Callable
 
@@ -101,6 +102,60 @@ def game_loop(state: State, params: SimParams) -> tuple[State, torch.Tensor]:
 
 
 LoopFunction = Callable[[State, SimParams], tuple[State, torch.Tensor]]
+
+
+class Engine(str, enum.Enum):
+    """What runs the game loop (`arena.make(..., engine=)`, `--engine`)."""
+
+    AUTO = "auto"
+    """The kernel where it applies (a CPU state, a scenario without an economy), else the torch passes."""
+    KERNEL = "kernel"
+    """The compiled numba kernel (arena.sim.kernels): combat scenarios on the CPU."""
+    TORCH = "torch"
+    """The torch passes, eagerly: every scenario, every device; the reference the kernel is tested against."""
+    COMPILED = "compiled"
+    """The torch passes through torch.compile (tens of seconds to compile per batch shape)."""
+
+    @staticmethod
+    def parse(name: "str | Engine") -> "Engine":
+        """The engine called `name`.
+
+        Raises:
+            ValueError: no engine has that name (the message lists them).
+        """
+        try:
+            return Engine(name)
+        except ValueError:
+            raise ValueError(f"unknown engine {name!r}; known: {', '.join(e.value for e in Engine)}") from None
+
+
+def kernel_applies(params: SimParams) -> bool:
+    """Whether the compiled kernel can run these games: a CPU state and no economy passes (for now)."""
+    return not params.economy and params.bounds.device.type == "cpu"
+
+
+def loop_function(engine: "str | Engine", params: SimParams) -> LoopFunction:
+    """The game loop `engine` runs for games with `params`.
+
+    Raises:
+        ValueError: an unknown engine, or the kernel asked for where it does not apply (an economy scenario, a GPU).
+    """
+    chosen = Engine.parse(engine)
+    if chosen is Engine.AUTO:
+        chosen = Engine.KERNEL if kernel_applies(params) else Engine.TORCH
+    if chosen is Engine.KERNEL:
+        if params.economy:
+            raise ValueError("engine='kernel' runs combat scenarios; this scenario has an economy (workers, "
+                             "production), which runs on engine='torch' (or 'auto')")
+        if params.bounds.device.type != "cpu":
+            raise ValueError(f"engine='kernel' runs on the CPU, not {params.bounds.device}; use engine='torch' "
+                             "(or 'auto') there")
+        from arena.sim.kernels import kernel_game_loop  # numba compiles on first use
+
+        return kernel_game_loop
+    if chosen is Engine.COMPILED:
+        return compiled_game_loop()
+    return game_loop
 
 
 def run_loops(state: State, params: SimParams, loops: int, rule: LoopRule | None = None,

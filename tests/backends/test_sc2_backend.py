@@ -269,8 +269,8 @@ def test_unknown_backend_and_misplaced_options_are_refused():
         arena.make("MoveToBeacon", backend="starcraft")
     with pytest.raises(TypeError, match="players"):
         arena.make("MoveToBeacon", players=[])
-    with pytest.raises(ValueError, match="compile"):
-        arena.make("MoveToBeacon", backend="sc2", compile=True, sc2_env_factory=RecordingGame)
+    with pytest.raises(ValueError, match="engine"):
+        arena.make("MoveToBeacon", backend="sc2", engine="kernel", sc2_env_factory=RecordingGame)
     assert isinstance(arena.make("MoveToBeacon", backend="embedded"), arena.ArenaEnv)
 
 

@@ -1,0 +1,188 @@
+"""The compiled kernel game loop (arena.sim.kernels) against the torch passes it replaces (arena.sim.step.game_loop):
+from the same state, one game loop of each agrees, for random states of every combat scenario; the kernel is
+independent of its batch and its thread count; the engines are chosen by name with clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numba
+import pytest
+import torch
+
+import arena
+from arena.scenarios.registry import make_scenario, scenario_ids
+from arena.sim import geometry, movement, targeting
+from arena.sim.kernels import CONSTANTS, kernel_game_loop
+from arena.sim.state import Order, Owner, Score, State, concat, select_envs
+from arena.sim.step import Engine, SimParams, game_loop, loop_function
+from arena.sim.units import UnitType, unit_table
+
+COMBAT_SCENARIOS = [s for s in scenario_ids() if not make_scenario(s).spec.economy]
+ECONOMY_SCENARIOS = [s for s in scenario_ids() if make_scenario(s).spec.economy]
+POSITION_TOLERANCE = 1e-4
+"""Map units: float32 sums in another order (pushes, damage) differ in the last bits."""
+
+
+def params_of(scenario_id: str) -> SimParams:
+    spec = make_scenario(scenario_id).spec
+    return SimParams.create(spec.playable, economy=spec.economy)
+
+
+def random_state(scenario_id: str, batch: int, seed: int) -> State:
+    """A scenario's start, then shaken: random orders (attack a random slot, dead ones too, attack-move, move, hold,
+    stop, queued behind each other), cooldowns, HP, shields, pairs of units on the same point, units outside the
+    bounds, a few dead units; then a few game loops of the torch passes so that targets and orders are mid-fight."""
+    g = torch.Generator().manual_seed(seed)
+    scenario = make_scenario(scenario_id)
+    seeds = torch.arange(batch) + 1000 * seed
+    state = scenario.initial_state(seeds, torch.zeros(batch, dtype=torch.long))
+    B, U, Q = state.order_kind.shape
+    table = unit_table()
+    spec = scenario.spec
+    x0, y0, x1, y1 = spec.playable
+    pos = state.unit_pos.clone()
+    crowd = torch.rand(B, U, generator=g) < 0.5  # half the units gather near one point per game: fights, pushes
+    centre = torch.stack([torch.empty(B).uniform_(x0, x1, generator=g), torch.empty(B).uniform_(y0, y1, generator=g)],
+                         dim=1)
+    pos = torch.where(crowd[..., None], centre[:, None] + torch.randn(B, U, 2, generator=g) * 2.0, pos)
+    same = torch.randint(U, (B,), generator=g)  # one unit on top of the next one
+    pos[torch.arange(B), (same + 1) % U] = pos[torch.arange(B), same]
+    kinds = torch.tensor([int(o) for o in (Order.NONE, Order.MOVE, Order.ATTACK_MOVE, Order.ATTACK_UNIT, Order.HOLD)])
+    order_kind = kinds[torch.randint(len(kinds), (B, U, Q), generator=g)]
+    order_kind[:, :, 2:] = torch.where(torch.rand(B, U, Q - 2, generator=g) < 0.5, 0, order_kind[:, :, 2:])
+    order_pos = torch.stack([torch.empty(B, U, Q).uniform_(x0 - 2, x1 + 2, generator=g),
+                             torch.empty(B, U, Q).uniform_(y0 - 2, y1 + 2, generator=g)], dim=-1)
+    order_unit = torch.where(order_kind == int(Order.ATTACK_UNIT), torch.randint(U, (B, U, Q), generator=g), -1)
+    alive = state.unit_alive & ~(torch.rand(B, U, generator=g) < 0.1)
+    max_hp = table.max_hp[state.unit_type]
+    state = state.replace(
+        unit_pos=pos, unit_alive=alive,
+        unit_hp=torch.where(alive, max_hp * torch.empty(B, U).uniform_(0.05, 1.0, generator=g), state.unit_hp),
+        unit_shields=table.max_shields[state.unit_type] * torch.rand(B, U, generator=g),
+        unit_cooldown=torch.where(torch.rand(B, U, generator=g) < 0.5, 0.0,
+                                  torch.rand(B, U, generator=g) * table.cooldown[state.unit_type]),
+        order_kind=torch.where(state.unit_owner[..., None] == int(Owner.NEUTRAL), state.order_kind, order_kind),
+        order_pos=order_pos, order_unit=order_unit)
+    params = params_of(scenario_id)
+    for _ in range(int(torch.randint(4, (1,), generator=g))):
+        state, _ = game_loop(state, params)
+    return state
+
+
+def assert_states_agree(expected: State, actual: State, context: str) -> None:
+    for field in dataclasses.fields(State):
+        a, b = getattr(expected, field.name), getattr(actual, field.name)
+        assert a.shape == b.shape and a.dtype == b.dtype, f"{context}: {field.name}"
+        if a.dtype.is_floating_point:
+            assert torch.allclose(a, b, atol=POSITION_TOLERANCE, rtol=1e-5), \
+                f"{context}: {field.name} differs by {(a - b).abs().max():g}"
+        else:
+            assert torch.equal(a, b), f"{context}: {field.name} differs at {(a != b).nonzero()[:5].tolist()}"
+
+
+@pytest.mark.parametrize("scenario_id", COMBAT_SCENARIOS)
+def test_one_game_loop_agrees_with_the_torch_passes_from_random_states(scenario_id: str) -> None:
+    params = params_of(scenario_id)
+    for seed in range(3):
+        state = random_state(scenario_id, batch=16, seed=seed)
+        expected, died_expected = game_loop(state, params)
+        actual, died_actual = kernel_game_loop(state, params)
+        assert torch.equal(died_expected, died_actual), f"{scenario_id} seed {seed}: deaths"
+        assert_states_agree(expected, actual, f"{scenario_id} seed {seed}")
+
+
+def test_the_random_states_exercise_the_rules() -> None:
+    """The comparison above sees weapons fire, units die, Banelings blow up, orders pop, units push apart."""
+    params = params_of("DefeatZerglingsAndBanelings")
+    state = random_state("DefeatZerglingsAndBanelings", batch=16, seed=0)
+    after, died = game_loop(state, params)
+    assert bool(died.any())
+    assert bool(((state.unit_type == int(UnitType.BANELING)) & died).any())
+    assert bool((after.unit_cooldown > state.unit_cooldown).any())  # someone fired
+    assert bool((after.order_kind[:, :, 0] != state.order_kind[:, :, 0]).any())  # orders done or forgotten
+    assert float(after.score[:, :, Score.KILLED_VALUE_UNITS].sum()) > 0
+
+
+def test_the_kernel_leaves_its_input_state_unchanged() -> None:
+    params = params_of("DefeatRoaches")
+    state = random_state("DefeatRoaches", batch=4, seed=1)
+    copy = state.replace(**{f.name: getattr(state, f.name).clone() for f in dataclasses.fields(State)})
+    kernel_game_loop(state, params)
+    assert_states_agree(copy, state, "input")
+
+
+def test_a_batch_equals_its_games_one_by_one_and_threads_do_not_matter() -> None:
+    params = params_of("Skirmish27mVs30m")
+    state = random_state("Skirmish27mVs30m", batch=8, seed=2)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one, _ = kernel_game_loop(state, params)
+        torch.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two, _ = kernel_game_loop(state, params)
+    finally:
+        torch.set_num_threads(threads)
+    alone = concat([kernel_game_loop(select_envs(state, slice(b, b + 1)), params)[0] for b in range(8)])
+    for field in dataclasses.fields(State):
+        assert torch.equal(getattr(one, field.name), getattr(two, field.name)), field.name
+        assert torch.equal(getattr(one, field.name), getattr(alone, field.name)), field.name
+
+
+def test_the_kernels_constants_are_the_torch_passes() -> None:
+    torch_side = {"RANGE_SLACK": geometry.RANGE_SLACK, "LOW_PRIORITY": targeting.LOW_PRIORITY,
+                  "ARRIVAL_DISTANCE": movement.ARRIVAL_DISTANCE,
+                  "CROWD_ARRIVAL_DISTANCE": movement.CROWD_ARRIVAL_DISTANCE, "GOLDEN_ANGLE": movement.GOLDEN_ANGLE}
+    for name, value in CONSTANTS.items():
+        if "." in name:
+            enum_name, member = name.split(".")
+            expected = int(getattr({"Order": Order, "Owner": Owner, "Score": Score}[enum_name], member))
+            assert value == expected, name
+        else:
+            assert value == pytest.approx(torch_side[name], rel=1e-6), name
+
+
+@pytest.mark.parametrize("scenario_id", ["DefeatRoaches", "MarineMirror", "Skirmish3m"])
+def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
+    """30 steps of random play: each step starts both environments (engine='kernel' and 'torch') from the same state
+    with the same actions, and their next states, rewards and step types agree. (Left to run apart, two games
+    drift: a push rounded differently can bring a unit into range one loop earlier.)"""
+    from tests.arena.test_determinism import random_actions
+
+    fmt = arena.InterfaceFormat(screen_size=16, minimap_size=16, raw_units=True)
+    kernel, reference = (arena.make(scenario_id, num_envs=4, interface=fmt, engine=e) for e in ("kernel", "torch"))
+    obs, _ = reference.reset(seed=3)
+    kernel.reset(seed=3)
+    g = torch.Generator().manual_seed(0)
+    for step in range(30):
+        if obs["available_actions"].dim() == 3:  # two players
+            actions = [random_actions({k: v[:, p] for k, v in obs.items()}, g, fmt, attack_bias=0.5)
+                       for p in range(reference.num_players)]
+        else:
+            actions = random_actions(obs, g, fmt, attack_bias=0.5)
+        kernel.state = reference.state
+        if hasattr(reference, "apm"):
+            kernel.apm, kernel._pending = reference.apm, list(reference._pending)
+        kernel._needs_reset = reference._needs_reset.clone()
+        _, reward_k, terminated_k, truncated_k, _ = kernel.step(actions)
+        obs, reward, terminated, truncated, _ = reference.step(actions)
+        assert_states_agree(reference.state, kernel.state, f"{scenario_id} step {step}")
+        assert torch.allclose(reward_k, reward) and torch.equal(terminated_k, terminated) and \
+            torch.equal(truncated_k, truncated), f"{scenario_id} step {step}"
+
+
+def test_engines_are_chosen_by_name_with_clear_errors() -> None:
+    combat, economy = params_of("DefeatRoaches"), params_of(ECONOMY_SCENARIOS[0])
+    assert loop_function("auto", combat) is kernel_game_loop
+    assert loop_function("auto", economy) is game_loop
+    assert loop_function(Engine.TORCH, combat) is game_loop
+    with pytest.raises(ValueError, match="economy"):
+        loop_function("kernel", economy)
+    with pytest.raises(ValueError, match="known: auto, kernel, torch, compiled"):
+        loop_function("fast", combat)
+    with pytest.raises(ValueError, match="combat scenarios only"):
+        kernel_game_loop(random_state("DefeatRoaches", 1, 0), economy)
+    with pytest.raises(ValueError, match="unknown engine"):
+        arena.make("MoveToBeacon", engine="warp")
+    env = arena.make("CollectMineralsAndGas", engine="auto", interface=arena.InterfaceFormat(feature_layers=False))
+    assert env._game_loop is game_loop

@@ -87,15 +87,11 @@ class KernelTable:
 
 
 @numba.njit(cache=True, inline="always")
-def _distance(pos, i, j):
-    dx = pos[j, 0] - pos[i, 0]
-    dy = pos[j, 1] - pos[i, 1]
-    return np.float32(math.sqrt(dx * dx + dy * dy))
-
-
-@numba.njit(cache=True, inline="always")
-def _hostile(owner, alive, i, j):
-    return (alive[i] and alive[j] and owner[i] != _NEUTRAL and owner[j] != _NEUTRAL and owner[i] != owner[j])
+def _within(dx, dy, limit):
+    """Whether sqrt(dx^2 + dy^2) may be <= `limit`: a cheap, conservative test before the exact one (the torch
+    passes compare float32 square roots; squares with a margin never reject a pair they would accept)."""
+    reach = limit * np.float32(1.0001) + np.float32(1e-4)
+    return reach > 0 and dx * dx + dy * dy <= reach * reach
 
 
 @numba.njit(cache=True)
@@ -103,19 +99,29 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
                          order_unit, order_type, score, died, bounds,
                          t_range, t_sight, t_radius, t_speed, t_cooldown, t_splash, t_regen, t_max_hp, t_value,
                          t_armed, t_threat, t_worker, t_mobile, t_collides, t_suicide, raw_damage, armored_damage,
-                         before, alive_before, total_raw, total_armored, firing, blast, new_pos):
-    """One game loop of one game, in place (the arguments are that game's rows; the last six are scratch).
-    The passes of arena.sim.step.game_loop, in its order."""
+                         scratch_f, scratch_b):
+    """One game loop of one game, in place (the arguments are that game's rows; `scratch_f` [8, U] float32 and
+    `scratch_b` [4, U] bool are work space). The passes of arena.sim.step.game_loop, in its order."""
     U = kind.shape[0]
     Q = order_kind.shape[1]
+    x0, y0 = scratch_f[0], scratch_f[1]  # positions at the start of the loop
+    radius = scratch_f[2]
+    total_raw, total_armored = scratch_f[3], scratch_f[4]
+    new_x, new_y = scratch_f[5], scratch_f[6]
+    alive_before, fighter, firing, blast = scratch_b[0], scratch_b[1], scratch_b[2], scratch_b[3]
     for i in range(U):
-        before[i, 0] = pos[i, 0]
-        before[i, 1] = pos[i, 1]
+        x0[i] = pos[i, 0]
+        y0[i] = pos[i, 1]
+        radius[i] = t_radius[kind[i]]
         alive_before[i] = alive[i]
+        fighter[i] = alive[i] and owner[i] != _NEUTRAL  # may be hostile to someone
 
     # Targeting (arena.sim.targeting.acquire_targets), on the geometry at the start of the loop.
     for i in range(U):
         k = kind[i]
+        if not (t_armed[k] and alive_before[i]):
+            target[i] = -1
+            continue
         order = order_kind[i, 0]
         weapon_range = t_range[k] + _SLACK
         holding = order == _HOLD
@@ -124,38 +130,43 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
         best = np.float32(np.inf)
         current = target[i]
         keep = False
-        for j in range(U):
-            if not _hostile(owner, alive_before, i, j):
-                continue
-            edge = _distance(before, i, j) - t_radius[k] - t_radius[kind[j]]
-            if j == current and edge <= weapon_range:
-                keep = True
-            if edge <= acquire:
-                rank = edge if t_threat[kind[j]] else edge + _LOW_PRIORITY
-                if rank < best:
-                    best = rank
-                    nearest = j
-        auto = current if (current >= 0 and keep) else nearest
+        if fighter[i]:
+            for j in range(U):
+                if not fighter[j] or owner[j] == owner[i]:
+                    continue
+                dx = x0[j] - x0[i]
+                dy = y0[j] - y0[i]
+                if not _within(dx, dy, acquire + radius[i] + radius[j]):
+                    continue
+                edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[j]
+                if j == current and edge <= weapon_range:
+                    keep = True
+                if edge <= acquire:
+                    rank = edge if t_threat[kind[j]] else edge + _LOW_PRIORITY
+                    if rank < best:
+                        best = rank
+                        nearest = j
         if order == _ATTACK_UNIT:
-            chosen = order_unit[i, 0]
+            target[i] = order_unit[i, 0]
         elif order == _NONE or order == _ATTACK_MOVE or holding:
-            chosen = auto
+            target[i] = current if (current >= 0 and keep) else nearest
         else:
-            chosen = -1
-        target[i] = chosen if (t_armed[k] and alive_before[i]) else -1
+            target[i] = -1
 
     # Weapons (arena.sim.combat.fire_weapons): damage lands in this loop.
     for i in range(U):
         total_raw[i] = 0.0
         total_armored[i] = 0.0
+        firing[i] = False
+        blast[i] = False
     for i in range(U):
         k = kind[i]
         t = target[i]
-        firing[i] = False
-        blast[i] = False
         if t < 0 or not alive_before[i] or cooldown[i] > 0.0 or not alive_before[t]:
             continue
-        edge = _distance(before, i, t) - t_radius[k] - t_radius[kind[t]]
+        dx = x0[t] - x0[i]
+        dy = y0[t] - y0[i]
+        edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[t]
         if edge > t_range[k] + _SLACK:
             continue
         firing[i] = True
@@ -165,12 +176,16 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
             total_raw[t] += raw_damage[k, kind[t]]
             total_armored[t] += armored_damage[k, kind[t]]
     for i in range(U):
-        if not blast[i]:
+        if not blast[i] or not fighter[i]:
             continue
         k = kind[i]
         for j in range(U):
-            if _hostile(owner, alive_before, i, j) and \
-                    _distance(before, i, j) <= t_splash[k] + t_radius[kind[j]]:
+            if not fighter[j] or owner[j] == owner[i]:
+                continue
+            dx = x0[j] - x0[i]
+            dy = y0[j] - y0[i]
+            reach = t_splash[k] + radius[j]
+            if _within(dx, dy, reach) and np.float32(math.sqrt(dx * dx + dy * dy)) <= reach:
                 total_raw[j] += raw_damage[k, kind[j]]
                 total_armored[j] += armored_damage[k, kind[j]]
     for i in range(U):
@@ -190,48 +205,57 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
         k = kind[i]
         order = order_kind[i, 0]
         t = target[i]
-        new_pos[i, 0] = before[i, 0]
-        new_pos[i, 1] = before[i, 1]
+        new_x[i] = x0[i]
+        new_y[i] = y0[i]
         if order == _HOLD or not t_mobile[k] or not alive[i]:
             continue
         if t >= 0:
-            goal_x, goal_y = before[t, 0], before[t, 1]
-            wanted = max(_distance(before, i, t) - t_radius[k] - t_radius[kind[t]] - t_range[k], np.float32(0.0))
+            goal_x, goal_y = x0[t], y0[t]
+            dx = goal_x - x0[i]
+            dy = goal_y - y0[i]
+            edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[t]
+            wanted = max(edge - t_range[k], np.float32(0.0))
         else:
             goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
             if order == _MOVE or order == _ATTACK_MOVE:
-                ox = goal_x - before[i, 0]
-                oy = goal_y - before[i, 1]
+                ox = goal_x - x0[i]
+                oy = goal_y - y0[i]
                 wanted = np.float32(math.sqrt(ox * ox + oy * oy))
             else:
                 wanted = np.float32(0.0)
-        dx = goal_x - before[i, 0]
-        dy = goal_y - before[i, 1]
+        dx = goal_x - x0[i]
+        dy = goal_y - y0[i]
         length = max(np.float32(math.sqrt(dx * dx + dy * dy)), _MIN_LENGTH)
         step = min(wanted, t_speed[k]) / length
-        new_pos[i, 0] = before[i, 0] + dx * step
-        new_pos[i, 1] = before[i, 1] + dy * step
+        new_x[i] = x0[i] + dx * step
+        new_y[i] = y0[i] + dy * step
 
     # Collisions (arena.sim.movement.separate_units): overlapping ground units push apart, then stay in bounds.
+    solid = fighter  # reused: fighters are done with
     for i in range(U):
-        pos[i, 0] = new_pos[i, 0]
-        pos[i, 1] = new_pos[i, 1]
+        order = order_kind[i, 0]
+        solid[i] = alive[i] and t_collides[kind[i]] and not (
+            t_worker[kind[i]] and (order == _GATHER or order == _RETURN))
     for i in range(U):
-        if not _solid(kind, alive, order_kind, t_collides, t_worker, i):
+        pos[i, 0] = new_x[i]
+        pos[i, 1] = new_y[i]
+        if not solid[i]:
             continue
-        k = kind[i]
+        mobile_i = t_mobile[kind[i]]
         push_x = np.float32(0.0)
         push_y = np.float32(0.0)
         for j in range(U):
-            if j == i or not _solid(kind, alive, order_kind, t_collides, t_worker, j):
+            if j == i or not solid[j]:
                 continue
-            dx = new_pos[j, 0] - new_pos[i, 0]
-            dy = new_pos[j, 1] - new_pos[i, 1]
+            dx = new_x[j] - new_x[i]
+            dy = new_y[j] - new_y[i]
+            reach = radius[i] + radius[j]
+            if not _within(dx, dy, reach):
+                continue
             dist = np.float32(math.sqrt(dx * dx + dy * dy))
-            reach = t_radius[k] + t_radius[kind[j]]
             if dist >= reach:
                 continue
-            share = (np.float32(0.5) if t_mobile[kind[j]] else np.float32(1.0)) if t_mobile[k] else np.float32(0.0)
+            share = (np.float32(0.5) if t_mobile[kind[j]] else np.float32(1.0)) if mobile_i else np.float32(0.0)
             half_overlap = (reach - dist) * share
             if dist <= _MIN_LENGTH:
                 tie = half_overlap if i < j else -half_overlap
@@ -242,21 +266,23 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
                 scale = half_overlap / dist
                 push_x += dx * scale
                 push_y += dy * scale
-        r = t_radius[k]
-        x = new_pos[i, 0] - push_x
-        y = new_pos[i, 1] - push_y
-        pos[i, 0] = min(max(x, bounds[0] + r), bounds[2] - r)
-        pos[i, 1] = min(max(y, bounds[1] + r), bounds[3] - r)
+        r = radius[i]
+        pos[i, 0] = min(max(new_x[i] - push_x, bounds[0] + r), bounds[2] - r)
+        pos[i, 1] = min(max(new_y[i] - push_y, bounds[1] + r), bounds[3] - r)
 
     # Orders (arena.sim.movement.arrivals, step.dead_targets, orders.pop_orders), regeneration, kills.
+    lost_1 = np.float32(0.0)
+    lost_2 = np.float32(0.0)
     for i in range(U):
         k = kind[i]
         order = order_kind[i, 0]
         done = False
         if alive[i] and (order == _MOVE or (order == _ATTACK_MOVE and target[i] < 0)):
             px, py = order_pos[i, 0, 0], order_pos[i, 0, 1]
-            now = np.float32(math.sqrt((px - pos[i, 0]) ** 2 + (py - pos[i, 1]) ** 2))
-            then = np.float32(math.sqrt((px - before[i, 0]) ** 2 + (py - before[i, 1]) ** 2))
+            nx, ny = px - pos[i, 0], py - pos[i, 1]
+            bx, by = px - x0[i], py - y0[i]
+            now = np.float32(math.sqrt(nx * nx + ny * ny))
+            then = np.float32(math.sqrt(bx * bx + by * by))
             stuck = (then - now) < _STUCK * t_speed[k]
             done = now <= _ARRIVAL or (stuck and now <= _CROWD_ARRIVAL)
         if order == _ATTACK_UNIT:
@@ -274,30 +300,18 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
             order_type[i, Q - 1] = 0
         if alive[i]:
             hp[i] = min(hp[i] + t_regen[k], t_max_hp[k])
-    lost_1 = np.float32(0.0)
-    lost_2 = np.float32(0.0)
-    for i in range(U):
         died[i] = alive_before[i] and not alive[i]
         if died[i]:
             if owner[i] == _PLAYER_1:
-                lost_1 += t_value[kind[i]]
+                lost_1 += t_value[k]
             elif owner[i] == _PLAYER_2:
-                lost_2 += t_value[kind[i]]
+                lost_2 += t_value[k]
         if not alive[i]:
             target[i] = -1
             for q in range(Q):
                 order_kind[i, q] = 0
     score[0, _KILLED] += lost_2
     score[1, _KILLED] += lost_1
-
-
-@numba.njit(cache=True, inline="always")
-def _solid(kind, alive, order_kind, t_collides, t_worker, i):
-    """Takes part in collisions: alive, colliding, and not a worker on a harvesting trip."""
-    if not alive[i] or not t_collides[kind[i]]:
-        return False
-    order = order_kind[i, 0]
-    return not (t_worker[kind[i]] and (order == _GATHER or order == _RETURN))
 
 
 @numba.njit(cache=True, parallel=True)
@@ -308,18 +322,13 @@ def combat_loop(kind, owner, alive, pos, hp, shields, cooldown, target, order_ki
     """One game loop of every game [B, ...], in place; `died` [B, U] is written."""
     B, U = kind.shape
     for b in numba.prange(B):
-        before = np.empty((U, 2), dtype=np.float32)
-        new_pos = np.empty((U, 2), dtype=np.float32)
-        alive_before = np.empty(U, dtype=np.bool_)
-        firing = np.empty(U, dtype=np.bool_)
-        blast = np.empty(U, dtype=np.bool_)
-        total_raw = np.empty(U, dtype=np.float32)
-        total_armored = np.empty(U, dtype=np.float32)
+        scratch_f = np.empty((8, U), dtype=np.float32)
+        scratch_b = np.empty((4, U), dtype=np.bool_)
         combat_loop_one_game(kind[b], owner[b], alive[b], pos[b], hp[b], shields[b], cooldown[b], target[b],
                              order_kind[b], order_pos[b], order_unit[b], order_type[b], score[b], died[b], bounds,
                              t_range, t_sight, t_radius, t_speed, t_cooldown, t_splash, t_regen, t_max_hp, t_value,
                              t_armed, t_threat, t_worker, t_mobile, t_collides, t_suicide, raw_damage,
-                             armored_damage, before, alive_before, total_raw, total_armored, firing, blast, new_pos)
+                             armored_damage, scratch_f, scratch_b)
         for a in range(selected.shape[1]):
             for u in range(U):
                 if not alive[b, u]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numba
 import numpy as np
@@ -21,6 +22,11 @@ import torch
 
 from arena.sim.state import State
 from arena.sim.units import UnitTable
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    # numba's OpenMP layer shares the process's OpenMP runtime with torch: starting its pool resets torch's thread
+    # count (torch.get_num_threads() went from 1 to 2), and its sleeping workers cost ~1 ms to wake per call.
+    numba.config.THREADING_LAYER = "workqueue"
 
 # The rules' constants, written out: numba freezes globals into its on-disk cache, which only notices edits to this
 # file, so they live here as literals; tests/arena/test_kernels.py checks each against the torch passes' own.

@@ -186,3 +186,16 @@ def test_engines_are_chosen_by_name_with_clear_errors() -> None:
         arena.make("MoveToBeacon", engine="warp")
     env = arena.make("CollectMineralsAndGas", engine="auto", interface=arena.InterfaceFormat(feature_layers=False))
     assert env._game_loop is game_loop
+
+
+def test_the_kernel_leaves_torchs_thread_count_alone() -> None:
+    """numba's OpenMP pool would reset torch's count (the process's one OpenMP runtime); the kernel uses numba's
+    workqueue layer instead, on as many threads as torch has."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        kernel_game_loop(random_state("Skirmish3m", 2, 0), params_of("Skirmish3m"))
+        assert torch.get_num_threads() == 1
+        assert numba.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)

@@ -243,9 +243,9 @@ def make(scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu"
     Both speak the same protocol. A two-player scenario gives an `arena.multi_env.ArenaMultiEnv` (observations
     [B, P, ...], one action per player), under `limits=` (`arena.interface.limits.Limits`; default AlphaStar's APM
     cap, 2 game loops of delay, fog of war). `engine` picks what runs the embedded engine's game loop
-    (`arena.sim.step.Engine`): "auto" (the default: the compiled kernel for combat scenarios on the CPU, else the
-    torch passes), "kernel", "torch", or "compiled" (the torch passes through torch.compile, which needs a C++
-    compiler on CPU); all agree up to float rounding."""
+    (`arena.sim.step.Engine`): "auto" (the default: the compiled kernel on the CPU, the torch passes on a GPU),
+    "kernel", "torch", or "compiled" (the torch passes through torch.compile, which needs a C++ compiler on CPU);
+    all agree up to float rounding."""
     from arena.backends import Backend
 
     chosen = Backend.parse(backend)

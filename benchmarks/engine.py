@@ -622,8 +622,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--only", choices=("all", "scenarios", "smax"), default=defaults.only)
     parser.add_argument("--quick", action="store_true", help="B = 1 and 16, 3 steps, 1 warm-up step")
     parser.add_argument("--engine", choices=("auto", "kernel", "torch", "compiled"), default=defaults.engine,
-                        help="what runs the game loop: auto (the compiled kernel for combat scenarios on the CPU, "
-                             "else torch), kernel, torch (eager passes), compiled (torch.compile of them)")
+                        help="what runs the game loop: auto (the compiled kernel on the CPU, torch on a GPU)"
+                             ", kernel, torch (eager passes), compiled (torch.compile of them)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for torch and (when 1) XLA; 0: the libraries' defaults")
     parser.add_argument("--profile", type=int, default=0, metavar="B",

@@ -284,8 +284,8 @@ def command_bench(args: argparse.Namespace) -> int:
 
 def _add_engine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=[e.value for e in Engine], default="auto",
-                        help="what runs the game loop: auto (default: the compiled kernel for combat scenarios on "
-                             "the CPU, else torch), kernel, torch (the reference passes), compiled (torch.compile: "
+                        help="what runs the game loop: auto (default: the compiled kernel on the CPU, torch on a "
+                             "GPU), kernel, torch (the reference passes), compiled (torch.compile: "
                              "tens of seconds to compile)")
 
 

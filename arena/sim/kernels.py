@@ -1,10 +1,10 @@
-"""The combat game loop as one compiled kernel (numba): every game of a batch advanced by one game loop in a single
-call, each game's units looped over in registers and cache instead of as [B, U, U] pair tensors, games spread over
-the CPU's threads (`prange`).
+"""The game loop as one compiled kernel (numba): every game of a batch advanced by one game loop in a single call,
+each game's units looped over in registers and cache instead of as [B, U, U] pair tensors, games spread over the
+CPU's threads (`prange`).
 
 The rules are those of the torch passes (arena.sim.step.game_loop: targeting, weapons, movement, collisions, orders,
-regeneration, kills), which stay as the reference the tests compare this kernel against, loop by loop, from random
-states of every combat scenario. Scenarios with an economy (workers, production) run the torch passes.
+regeneration, kills, and the economy: gathering, construction, production, eggs, larva), which stay as the
+reference the tests compare this kernel against, loop by loop, from random states of every scenario.
 
 The kernel works in place on copies of the State's tensors it changes (`.numpy()` views share their storage), so a
 State stays immutable to its callers. It is compiled on first use and cached on disk (numba `cache=True`).
@@ -12,6 +12,7 @@ State stays immutable to its callers. It is compiled on first use and cached on 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -41,12 +42,46 @@ _GOLDEN = np.float32(2.399963)  # arena.sim.movement.GOLDEN_ANGLE
 _MIN_LENGTH = np.float32(1e-6)  # arena.sim.movement.move_units: shorter offsets count as this long
 _STUCK = np.float32(0.25)  # arena.sim.movement.arrivals: progress under this many loops of speed is stuck
 
+_BUILD, _CONSTRUCT = 7, 8  # Order
+_COLLECTED_MINERALS, _COLLECTED_VESPENE, _SPENT_MINERALS, _SPENT_VESPENE = 7, 8, 11, 12  # Score
+_RESOURCE_MINERALS = 1  # arena.sim.units.RESOURCE_MINERALS
+_ZERG = 2  # arena.sim.units.Race.ZERG
+_HATCHERY, _VESPENE_GEYSER = 18, 27  # arena.sim.units.UnitType
+_NO_RALLY = -2  # arena.sim.state.NO_RALLY
+_MAX_TOWN_HALLS = 8  # arena.sim.economy.MAX_TOWN_HALLS
+_HARVEST_REACH = np.float32(0.3)  # arena.sim.economy.HARVEST_REACH
+_BUILD_REACH = np.float32(0.5)  # arena.sim.economy.BUILD_REACH
+_HALF_BUILD_REACH = np.float32(0.25)  # economy_goals: a worker walks to within half of BUILD_REACH
+_WALK_SHORT = np.float32(0.1)  # economy_goals: workers stop this far short of a resource's or hall's edge
+_MINING_LOOPS = np.float32(1.99 * 22.4)  # arena.sim.economy.MINING_LOOPS
+_GAS_LOOPS = np.float32(1.4 * 22.4)  # GAS_LOOPS
+_HANDLING = np.float32((0.36 + 1.9) * 22.4)  # HANDLING_LOOPS
+_MINERALS_PER_TRIP, _GAS_PER_TRIP = np.float32(5.0), np.float32(4.0)  # arena.sim.units
+_RETARGET_DISTANCE = np.float32(12.0)  # arena.sim.economy.RETARGET_DISTANCE
+_START_HP_FRACTION = np.float32(0.1)  # START_HP_FRACTION
+_GROWTH = np.float32(1 - 0.1)  # progress_construction: the HP a structure gains while it is built
+_SPAWN_GAP = np.float32(0.2)  # spawn_offset
+_MAX_LARVA = np.float32(3.0)  # MAX_LARVA
+_LARVA_PER_LOOP = np.float32(1.0 / (11.0 * 22.4))  # 1 / LARVA_LOOPS
+_CLEARANCE = np.float32(3.0)  # arena.sim.placement.RESOURCE_CLEARANCE
+
 CONSTANTS = {"Order.NONE": _NONE, "Order.MOVE": _MOVE, "Order.ATTACK_MOVE": _ATTACK_MOVE,
              "Order.ATTACK_UNIT": _ATTACK_UNIT, "Order.HOLD": _HOLD, "Order.GATHER": _GATHER,
              "Order.RETURN": _RETURN, "Owner.PLAYER_1": _PLAYER_1, "Owner.PLAYER_2": _PLAYER_2,
              "Owner.NEUTRAL": _NEUTRAL, "Score.KILLED_VALUE_UNITS": _KILLED, "RANGE_SLACK": float(_SLACK),
              "LOW_PRIORITY": float(_LOW_PRIORITY), "ARRIVAL_DISTANCE": float(_ARRIVAL),
-             "CROWD_ARRIVAL_DISTANCE": float(_CROWD_ARRIVAL), "GOLDEN_ANGLE": float(_GOLDEN)}
+             "CROWD_ARRIVAL_DISTANCE": float(_CROWD_ARRIVAL), "GOLDEN_ANGLE": float(_GOLDEN),
+             "Order.BUILD": _BUILD, "Order.CONSTRUCT": _CONSTRUCT,
+             "Score.COLLECTED_MINERALS": _COLLECTED_MINERALS, "Score.COLLECTED_VESPENE": _COLLECTED_VESPENE,
+             "Score.SPENT_MINERALS": _SPENT_MINERALS, "Score.SPENT_VESPENE": _SPENT_VESPENE,
+             "RESOURCE_MINERALS": _RESOURCE_MINERALS, "Race.ZERG": _ZERG, "UnitType.HATCHERY": _HATCHERY,
+             "UnitType.VESPENE_GEYSER": _VESPENE_GEYSER, "NO_RALLY": _NO_RALLY, "MAX_TOWN_HALLS": _MAX_TOWN_HALLS,
+             "HARVEST_REACH": float(_HARVEST_REACH), "BUILD_REACH": float(_BUILD_REACH),
+             "MINING_LOOPS": float(_MINING_LOOPS), "GAS_LOOPS": float(_GAS_LOOPS), "HANDLING_LOOPS": float(_HANDLING),
+             "MINERALS_PER_TRIP": float(_MINERALS_PER_TRIP), "GAS_PER_TRIP": float(_GAS_PER_TRIP),
+             "RETARGET_DISTANCE": float(_RETARGET_DISTANCE), "START_HP_FRACTION": float(_START_HP_FRACTION),
+             "MAX_LARVA": float(_MAX_LARVA), "LARVA_LOOPS": float(1.0 / _LARVA_PER_LOOP),
+             "RESOURCE_CLEARANCE": float(_CLEARANCE)}
 """The constants above by the name of the torch passes' own (for the test that keeps them equal)."""
 
 
@@ -71,6 +106,17 @@ class KernelTable:
     suicide: np.ndarray
     raw_damage: np.ndarray  # [K, K] float32, before armor
     armored_damage: np.ndarray  # [K, K] float32, after armor
+    max_shields: np.ndarray  # [K] float32; the rest for the economy
+    build_loops: np.ndarray
+    mineral_cost: np.ndarray
+    gas_cost: np.ndarray
+    town_hall: np.ndarray  # [K] bool
+    gas_building: np.ndarray
+    resource: np.ndarray  # [K] int64
+    race: np.ndarray
+    requires: np.ndarray
+    per_order: np.ndarray
+    footprint: np.ndarray  # [K, 2] int64
 
     @staticmethod
     def of(table: UnitTable) -> "KernelTable":
@@ -82,6 +128,9 @@ class KernelTable:
         def boolean(t: torch.Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().cpu().bool().numpy())
 
+        def i64(t: torch.Tensor) -> np.ndarray:
+            return np.ascontiguousarray(t.detach().cpu().to(torch.int64).numpy())
+
         raw, armored = damage_by_type_pair(table)
         return KernelTable(
             range=f32(table.range), sight=f32(table.sight), radius=f32(table.radius), speed=f32(table.speed),
@@ -89,7 +138,35 @@ class KernelTable:
             max_hp=f32(table.max_hp), value=f32(table.value), armed=boolean(table.armed),
             threat=boolean(table.armed | table.worker), worker=boolean(table.worker), mobile=boolean(table.mobile),
             collides=boolean(table.collides), suicide=boolean(table.suicide), raw_damage=f32(raw),
-            armored_damage=f32(armored))
+            armored_damage=f32(armored), max_shields=f32(table.max_shields), build_loops=f32(table.build_loops),
+            mineral_cost=f32(table.minerals), gas_cost=f32(table.gas), town_hall=boolean(table.town_hall),
+            gas_building=boolean(table.gas_building), resource=i64(table.resource), race=i64(table.race),
+            requires=i64(table.requires), per_order=i64(table.per_order), footprint=i64(table.footprint))
+
+    def arrays(self) -> "Table":
+        return Table(*(getattr(self, name) for name in Table._fields))
+
+
+Table = collections.namedtuple("Table", [f.name for f in dataclasses.fields(KernelTable)])
+"""The kernel's view of KernelTable (numba takes namedtuples of arrays)."""
+
+Games = collections.namedtuple("Games", [
+    "kind", "owner", "alive", "pos", "hp", "shields", "cooldown", "target", "order_kind", "order_pos", "order_unit",
+    "order_type", "build_left", "morph", "resources", "cargo", "cargo_gas", "timer", "larva", "rally", "rally_target",
+    "queue", "queue_progress", "selected", "control_groups", "score", "minerals", "vespene", "trained", "game_loop",
+    "died"])
+"""The State's arrays the kernel reads and writes ([B, ...] numpy views), and `died` [B, U] it writes."""
+
+FIELDS = {"kind": "unit_type", "owner": "unit_owner", "alive": "unit_alive", "pos": "unit_pos", "hp": "unit_hp",
+          "shields": "unit_shields", "cooldown": "unit_cooldown", "target": "unit_target",
+          "order_kind": "order_kind", "order_pos": "order_pos", "order_unit": "order_unit",
+          "order_type": "order_type", "build_left": "unit_build_left", "morph": "unit_morph",
+          "resources": "unit_resources", "cargo": "unit_cargo", "cargo_gas": "unit_cargo_gas",
+          "timer": "unit_timer", "larva": "unit_larva", "rally": "unit_rally", "rally_target": "unit_rally_target",
+          "queue": "queue", "queue_progress": "queue_progress", "selected": "selected",
+          "control_groups": "control_groups", "score": "score", "minerals": "minerals", "vespene": "vespene",
+          "trained": "trained", "game_loop": "game_loop"}
+"""Games field -> State field."""
 
 
 @numba.njit(cache=True, inline="always")
@@ -100,38 +177,56 @@ def _within(dx, dy, limit):
     return reach > 0 and dx * dx + dy * dy <= reach * reach
 
 
+@numba.njit(cache=True, inline="always")
+def _norm(dx, dy):
+    return np.float32(math.sqrt(dx * dx + dy * dy))
+
+
 @numba.njit(cache=True)
-def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target, order_kind, order_pos,
-                         order_unit, order_type, score, died, bounds,
-                         t_range, t_sight, t_radius, t_speed, t_cooldown, t_splash, t_regen, t_max_hp, t_value,
-                         t_armed, t_threat, t_worker, t_mobile, t_collides, t_suicide, raw_damage, armored_damage,
-                         scratch_f, scratch_b):
-    """One game loop of one game, in place (the arguments are that game's rows; `scratch_f` [8, U] float32 and
-    `scratch_b` [4, U] bool are work space). The passes of arena.sim.step.game_loop, in its order."""
-    U = kind.shape[0]
-    Q = order_kind.shape[1]
-    x0, y0 = scratch_f[0], scratch_f[1]  # positions at the start of the loop
-    radius = scratch_f[2]
-    total_raw, total_armored = scratch_f[3], scratch_f[4]
-    new_x, new_y = scratch_f[5], scratch_f[6]
-    alive_before, fighter, firing, blast = scratch_b[0], scratch_b[1], scratch_b[2], scratch_b[3]
+def _pop_order(G, b, i):
+    """Drop unit i's current order; the next queued one becomes current (arena.sim.orders.pop_orders)."""
+    Q = G.order_kind.shape[2]
+    for q in range(Q - 1):
+        G.order_kind[b, i, q] = G.order_kind[b, i, q + 1]
+        G.order_pos[b, i, q, 0] = G.order_pos[b, i, q + 1, 0]
+        G.order_pos[b, i, q, 1] = G.order_pos[b, i, q + 1, 1]
+        G.order_unit[b, i, q] = G.order_unit[b, i, q + 1]
+        G.order_type[b, i, q] = G.order_type[b, i, q + 1]
+    G.order_kind[b, i, Q - 1] = 0
+    G.order_unit[b, i, Q - 1] = -1
+    G.order_type[b, i, Q - 1] = 0
+
+
+@numba.njit(cache=True)
+def _loop_one_game(G, T, bounds, economy, b, sf, sb, si):
+    """One game loop of game b, in place: the passes of arena.sim.step.game_loop in its order, the economy's too
+    when `economy`. sf [8, U] float32, sb [8, U] bool and si [3, U] int64 are work space."""
+    U = G.kind.shape[1]
+    kind, owner, alive, target = G.kind[b], G.owner[b], G.alive[b], G.target[b]
+    order_kind, order_pos, order_unit = G.order_kind[b], G.order_pos[b], G.order_unit[b]
+    x0, y0, radius, total_raw, total_armored, new_x, new_y = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
+    alive_before, fighter, firing, blast, blocked, consumed = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
+    home = si[0]
     for i in range(U):
-        x0[i] = pos[i, 0]
-        y0[i] = pos[i, 1]
-        radius[i] = t_radius[kind[i]]
+        x0[i] = G.pos[b, i, 0]
+        y0[i] = G.pos[b, i, 1]
+        radius[i] = T.radius[kind[i]]
         alive_before[i] = alive[i]
         fighter[i] = alive[i] and owner[i] != _NEUTRAL  # may be hostile to someone
+        consumed[i] = False
+    if economy:
+        _nearest_town_halls(G, T, b, home, x0, y0)
 
     # Targeting (arena.sim.targeting.acquire_targets), on the geometry at the start of the loop.
     for i in range(U):
         k = kind[i]
-        if not (t_armed[k] and alive_before[i]):
+        if not (T.armed[k] and alive_before[i]):
             target[i] = -1
             continue
         order = order_kind[i, 0]
-        weapon_range = t_range[k] + _SLACK
+        weapon_range = T.range[k] + _SLACK
         holding = order == _HOLD
-        acquire = weapon_range if holding else max(weapon_range, t_sight[k])
+        acquire = weapon_range if holding else max(weapon_range, T.sight[k])
         nearest = -1
         best = np.float32(np.inf)
         current = target[i]
@@ -144,11 +239,11 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
                 dy = y0[j] - y0[i]
                 if not _within(dx, dy, acquire + radius[i] + radius[j]):
                     continue
-                edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[j]
+                edge = _norm(dx, dy) - radius[i] - radius[j]
                 if j == current and edge <= weapon_range:
                     keep = True
                 if edge <= acquire:
-                    rank = edge if t_threat[kind[j]] else edge + _LOW_PRIORITY
+                    rank = edge if T.threat[kind[j]] else edge + _LOW_PRIORITY
                     if rank < best:
                         best = rank
                         nearest = j
@@ -168,19 +263,17 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
     for i in range(U):
         k = kind[i]
         t = target[i]
-        if t < 0 or not alive_before[i] or cooldown[i] > 0.0 or not alive_before[t]:
+        if t < 0 or not alive_before[i] or G.cooldown[b, i] > 0.0 or not alive_before[t]:
             continue
-        dx = x0[t] - x0[i]
-        dy = y0[t] - y0[i]
-        edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[t]
-        if edge > t_range[k] + _SLACK:
+        edge = _norm(x0[t] - x0[i], y0[t] - y0[i]) - radius[i] - radius[t]
+        if edge > T.range[k] + _SLACK:
             continue
         firing[i] = True
-        if t_suicide[k]:
+        if T.suicide[k]:
             blast[i] = True
         else:
-            total_raw[t] += raw_damage[k, kind[t]]
-            total_armored[t] += armored_damage[k, kind[t]]
+            total_raw[t] += T.raw_damage[k, kind[t]]
+            total_armored[t] += T.armored_damage[k, kind[t]]
     for i in range(U):
         if not blast[i] or not fighter[i]:
             continue
@@ -190,66 +283,81 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
                 continue
             dx = x0[j] - x0[i]
             dy = y0[j] - y0[i]
-            reach = t_splash[k] + radius[j]
-            if _within(dx, dy, reach) and np.float32(math.sqrt(dx * dx + dy * dy)) <= reach:
-                total_raw[j] += raw_damage[k, kind[j]]
-                total_armored[j] += armored_damage[k, kind[j]]
+            reach = T.splash_radius[k] + radius[j]
+            if _within(dx, dy, reach) and _norm(dx, dy) <= reach:
+                total_raw[j] += T.raw_damage[k, kind[j]]
+                total_armored[j] += T.armored_damage[k, kind[j]]
     for i in range(U):
-        to_shields = min(shields[i], total_raw[i])
-        hp[i] = hp[i] - max(total_armored[i] - to_shields, np.float32(0.0))
-        shields[i] = shields[i] - to_shields
-        alive[i] = alive_before[i] and hp[i] > 0.0 and not blast[i]
+        to_shields = min(G.shields[b, i], total_raw[i])
+        G.hp[b, i] = G.hp[b, i] - max(total_armored[i] - to_shields, np.float32(0.0))
+        G.shields[b, i] = G.shields[b, i] - to_shields
+        alive[i] = alive_before[i] and G.hp[b, i] > 0.0 and not blast[i]
         if firing[i]:
-            cooldown[i] = cooldown[i] + t_cooldown[kind[i]] - np.float32(1.0)
-        elif cooldown[i] > 0.0:
-            cooldown[i] = cooldown[i] - np.float32(1.0)
+            G.cooldown[b, i] = G.cooldown[b, i] + T.cooldown[kind[i]] - np.float32(1.0)
+        elif G.cooldown[b, i] > 0.0:
+            G.cooldown[b, i] = G.cooldown[b, i] - np.float32(1.0)
         else:
-            cooldown[i] = 0.0
+            G.cooldown[b, i] = 0.0
 
-    # Movement (arena.sim.movement.move_units), towards the target or the order's point.
+    # Movement (arena.sim.movement.move_units), towards the target, the order's point, or the economy's goal.
     for i in range(U):
         k = kind[i]
         order = order_kind[i, 0]
         t = target[i]
         new_x[i] = x0[i]
         new_y[i] = y0[i]
-        if order == _HOLD or not t_mobile[k] or not alive[i]:
+        if order == _HOLD or not T.mobile[k] or not alive[i]:
             continue
-        if t >= 0:
+        if economy and T.worker[k] and (order == _GATHER or order == _RETURN or order == _BUILD
+                                        or order == _CONSTRUCT):
+            if order == _BUILD:
+                goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
+                reach = T.radius[G.order_type[b, i, 0]] + radius[i] + _HALF_BUILD_REACH
+                wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - reach, np.float32(0.0))
+            elif order == _CONSTRUCT:
+                goal_x, goal_y = x0[i], y0[i]
+                wanted = np.float32(0.0)
+            else:
+                goal = home[i] if G.cargo[b, i] > 0 else order_unit[i, 0]
+                g = max(goal, 0)
+                goal_x, goal_y = x0[g], y0[g]
+                wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[g] - _WALK_SHORT,
+                             np.float32(0.0))
+                if G.timer[b, i] > 0 or goal < 0:
+                    wanted = np.float32(0.0)
+        elif t >= 0:
             goal_x, goal_y = x0[t], y0[t]
-            dx = goal_x - x0[i]
-            dy = goal_y - y0[i]
-            edge = np.float32(math.sqrt(dx * dx + dy * dy)) - radius[i] - radius[t]
-            wanted = max(edge - t_range[k], np.float32(0.0))
+            edge = _norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[t]
+            wanted = max(edge - T.range[k], np.float32(0.0))
         else:
             goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
             if order == _MOVE or order == _ATTACK_MOVE:
-                ox = goal_x - x0[i]
-                oy = goal_y - y0[i]
-                wanted = np.float32(math.sqrt(ox * ox + oy * oy))
+                wanted = _norm(goal_x - x0[i], goal_y - y0[i])
             else:
                 wanted = np.float32(0.0)
         dx = goal_x - x0[i]
         dy = goal_y - y0[i]
-        length = max(np.float32(math.sqrt(dx * dx + dy * dy)), _MIN_LENGTH)
-        step = min(wanted, t_speed[k]) / length
+        length = max(_norm(dx, dy), _MIN_LENGTH)
+        step = min(wanted, T.speed[k]) / length
         new_x[i] = x0[i] + dx * step
         new_y[i] = y0[i] + dy * step
 
-    # Collisions (arena.sim.movement.separate_units): overlapping ground units push apart, then stay in bounds.
+    # Collisions (arena.sim.movement.separate_units): overlapping ground units push apart (with the economy, a
+    # unit walking into a structure slides around it), then stay in bounds.
     solid = fighter  # reused: fighters are done with
     for i in range(U):
         order = order_kind[i, 0]
-        solid[i] = alive[i] and t_collides[kind[i]] and not (
-            t_worker[kind[i]] and (order == _GATHER or order == _RETURN))
+        solid[i] = alive[i] and T.collides[kind[i]] and not (
+            T.worker[kind[i]] and (order == _GATHER or order == _RETURN))
     for i in range(U):
-        pos[i, 0] = new_x[i]
-        pos[i, 1] = new_y[i]
+        G.pos[b, i, 0] = new_x[i]
+        G.pos[b, i, 1] = new_y[i]
         if not solid[i]:
             continue
-        mobile_i = t_mobile[kind[i]]
+        mobile_i = T.mobile[kind[i]]
         push_x = np.float32(0.0)
         push_y = np.float32(0.0)
+        against = False
         for j in range(U):
             if j == i or not solid[j]:
                 continue
@@ -258,10 +366,12 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
             reach = radius[i] + radius[j]
             if not _within(dx, dy, reach):
                 continue
-            dist = np.float32(math.sqrt(dx * dx + dy * dy))
+            dist = _norm(dx, dy)
             if dist >= reach:
                 continue
-            share = (np.float32(0.5) if t_mobile[kind[j]] else np.float32(1.0)) if mobile_i else np.float32(0.0)
+            if not T.mobile[kind[j]]:
+                against = True
+            share = (np.float32(0.5) if T.mobile[kind[j]] else np.float32(1.0)) if mobile_i else np.float32(0.0)
             half_overlap = (reach - dist) * share
             if dist <= _MIN_LENGTH:
                 tie = half_overlap if i < j else -half_overlap
@@ -272,104 +382,470 @@ def combat_loop_one_game(kind, owner, alive, pos, hp, shields, cooldown, target,
                 scale = half_overlap / dist
                 push_x += dx * scale
                 push_y += dy * scale
+        if economy and against:  # arena.sim.movement._slide_around_obstacles
+            wx = new_x[i] - x0[i]
+            wy = new_y[i] - y0[i]
+            back = push_x * wx + push_y * wy
+            side = np.float32(-1.0) if push_x * wy - push_y * wx > 0 else np.float32(1.0)
+            if back > 0 and _norm(push_x, push_y) > _MIN_LENGTH:
+                tx = -push_y * side
+                ty = push_x * side
+                push_x = push_x + tx
+                push_y = push_y + ty
         r = radius[i]
-        pos[i, 0] = min(max(new_x[i] - push_x, bounds[0] + r), bounds[2] - r)
-        pos[i, 1] = min(max(new_y[i] - push_y, bounds[1] + r), bounds[3] - r)
+        G.pos[b, i, 0] = min(max(new_x[i] - push_x, bounds[0] + r), bounds[2] - r)
+        G.pos[b, i, 1] = min(max(new_y[i] - push_y, bounds[1] + r), bounds[3] - r)
 
-    # Orders (arena.sim.movement.arrivals, step.dead_targets, orders.pop_orders), regeneration, kills.
-    lost_1 = np.float32(0.0)
-    lost_2 = np.float32(0.0)
+    # Orders (arena.sim.movement.arrivals, step.dead_targets, orders.pop_orders), regeneration.
     for i in range(U):
         k = kind[i]
         order = order_kind[i, 0]
         done = False
         if alive[i] and (order == _MOVE or (order == _ATTACK_MOVE and target[i] < 0)):
             px, py = order_pos[i, 0, 0], order_pos[i, 0, 1]
-            nx, ny = px - pos[i, 0], py - pos[i, 1]
-            bx, by = px - x0[i], py - y0[i]
-            now = np.float32(math.sqrt(nx * nx + ny * ny))
-            then = np.float32(math.sqrt(bx * bx + by * by))
-            stuck = (then - now) < _STUCK * t_speed[k]
+            now = _norm(px - G.pos[b, i, 0], py - G.pos[b, i, 1])
+            then = _norm(px - x0[i], py - y0[i])
+            stuck = (then - now) < _STUCK * T.speed[k]
             done = now <= _ARRIVAL or (stuck and now <= _CROWD_ARRIVAL)
         if order == _ATTACK_UNIT:
             ordered = order_unit[i, 0]
             done = done or ordered < 0 or not alive[ordered]
         if done:
-            for q in range(Q - 1):
-                order_kind[i, q] = order_kind[i, q + 1]
-                order_pos[i, q, 0] = order_pos[i, q + 1, 0]
-                order_pos[i, q, 1] = order_pos[i, q + 1, 1]
-                order_unit[i, q] = order_unit[i, q + 1]
-                order_type[i, q] = order_type[i, q + 1]
-            order_kind[i, Q - 1] = 0
-            order_unit[i, Q - 1] = -1
-            order_type[i, Q - 1] = 0
+            _pop_order(G, b, i)
         if alive[i]:
-            hp[i] = min(hp[i] + t_regen[k], t_max_hp[k])
-        died[i] = alive_before[i] and not alive[i]
-        if died[i]:
+            G.hp[b, i] = min(G.hp[b, i] + T.regen[k], T.max_hp[k])
+
+    if economy:
+        _harvest(G, T, b, home, x0, y0, sb[6], si[2], si[1], sf[7])
+        _start_construction(G, T, bounds, b, consumed)
+        _progress_construction(G, T, b, sb[6])
+        _produce(G, T, b)
+        _hatch(G, T, b)
+        _grow_larva(G, T, b)
+
+    # Deaths (step.record_kills, step.forget_dead).
+    lost_1 = np.float32(0.0)
+    lost_2 = np.float32(0.0)
+    for i in range(U):
+        G.died[b, i] = alive_before[i] and not alive[i] and not consumed[i]
+        if G.died[b, i]:
             if owner[i] == _PLAYER_1:
-                lost_1 += t_value[k]
+                lost_1 += T.value[kind[i]]
             elif owner[i] == _PLAYER_2:
-                lost_2 += t_value[k]
+                lost_2 += T.value[kind[i]]
         if not alive[i]:
             target[i] = -1
-            for q in range(Q):
+            for q in range(order_kind.shape[1]):
                 order_kind[i, q] = 0
-    score[0, _KILLED] += lost_2
-    score[1, _KILLED] += lost_1
+            for a in range(G.selected.shape[1]):
+                G.selected[b, a, i] = False
+                for g in range(G.control_groups.shape[2]):
+                    G.control_groups[b, a, g, i] = False
+    G.score[b, 0, _KILLED] += lost_2
+    G.score[b, 1, _KILLED] += lost_1
+    G.game_loop[b] += 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The economy (arena.sim.economy, arena.sim.placement), one function per pass.
+
+@numba.njit(cache=True)
+def _nearest_town_halls(G, T, b, home, x0, y0):
+    """home[i]: the nearest finished town hall of i's owner among the game's first 8 by slot, or -1."""
+    U = G.kind.shape[1]
+    halls = np.empty(_MAX_TOWN_HALLS, dtype=np.int64)
+    count = 0
+    for j in range(U):
+        if count < _MAX_TOWN_HALLS and G.alive[b, j] and G.build_left[b, j] <= 0 and T.town_hall[G.kind[b, j]]:
+            halls[count] = j
+            count += 1
+    for i in range(U):
+        home[i] = -1
+        best = np.float32(np.inf)
+        for m in range(count):
+            j = halls[m]
+            if G.owner[b, j] != G.owner[b, i]:
+                continue
+            d = _norm(x0[j] - x0[i], y0[j] - y0[i])
+            if d < best:
+                best = d
+                home[i] = j
+
+
+@numba.njit(cache=True)
+def _edge(G, T, b, i, j):
+    """Distance between the circles of units i and j (arena.sim.economy.edge_distance; j = -1 reads slot 0)."""
+    j = max(j, 0)
+    return (_norm(G.pos[b, j, 0] - G.pos[b, i, 0], G.pos[b, j, 1] - G.pos[b, i, 1])
+            - T.radius[G.kind[b, i]] - T.radius[G.kind[b, j]])
+
+
+@numba.njit(cache=True)
+def _harvestable(G, T, b, i, r):
+    """Slot r holds something unit i may gather (arena.sim.economy.harvestable)."""
+    if r < 0 or not G.alive[b, r] or not G.resources[b, r] > 0:
+        return False
+    k = G.kind[b, r]
+    if T.resource[k] == _RESOURCE_MINERALS:
+        return True
+    return T.gas_building[k] and G.owner[b, r] == G.owner[b, i] and G.build_left[b, r] <= 0
+
+
+@numba.njit(cache=True)
+def _harvest(G, T, b, home, x0, y0, busy, flags, first, amount):
+    """arena.sim.economy.harvest: drop-offs, mining (one worker per resource at a time), depletion, moving on."""
+    U = G.kind.shape[1]
+    minerals_in = np.zeros(2, dtype=np.float32)
+    gas_in = np.zeros(2, dtype=np.float32)
+    # flags bits: 1 gathering, 2 returning, 4 delivered, 8 on gas, 16 finishes, 32 carrying after drop-off
+    for i in range(U):
+        flags[i] = 0
+        k = G.kind[b, i]
+        if T.worker[k] and G.alive[b, i]:
+            if G.order_kind[b, i, 0] == _GATHER:
+                flags[i] |= 1
+            elif G.order_kind[b, i, 0] == _RETURN:
+                flags[i] |= 2
+        h = home[i]
+        if flags[i] & 3 and G.cargo[b, i] > 0 and h >= 0 and _edge(G, T, b, i, h) <= _HARVEST_REACH \
+                and G.timer[b, i] <= 0:
+            flags[i] |= 4
+            o = G.owner[b, i]
+            if 0 <= o < 2:
+                if G.cargo_gas[b, i]:
+                    gas_in[o] += G.cargo[b, i]
+                else:
+                    minerals_in[o] += G.cargo[b, i]
+    for o in range(2):
+        G.minerals[b, o] += minerals_in[o]
+        G.vespene[b, o] += gas_in[o]
+        G.score[b, o, _COLLECTED_MINERALS] += minerals_in[o]
+        G.score[b, o, _COLLECTED_VESPENE] += gas_in[o]
+    for i in range(U):
+        if flags[i] & 4:
+            G.cargo[b, i] = 0.0
+            G.cargo_gas[b, i] = False
+        if G.cargo[b, i] > 0:
+            flags[i] |= 32
+        if T.gas_building[G.kind[b, max(G.order_unit[b, i, 0], 0)]]:
+            flags[i] |= 8
+        busy[i] = False
+        first[i] = U
+    for i in range(U):
+        if flags[i] & 1 and G.timer[b, i] > _HANDLING:
+            busy[max(G.order_unit[b, i, 0], 0)] = True
+    for i in range(U):  # who may start mining: the lowest ready slot per resource
+        r = G.order_unit[b, i, 0]
+        rc = max(r, 0)
+        if flags[i] & 1 and not flags[i] & 32 and _harvestable(G, T, b, i, r) and G.timer[b, i] <= 0 \
+                and _edge(G, T, b, i, r) <= _HARVEST_REACH and not busy[rc] and i < first[rc]:
+            first[rc] = i
+    for i in range(U):
+        r = G.order_unit[b, i, 0]
+        rc = max(r, 0)
+        gathering = flags[i] & 1
+        timer = G.timer[b, i]
+        if gathering and first[rc] == i:
+            new_timer = (_GAS_LOOPS if flags[i] & 8 else _MINING_LOOPS) + _HANDLING
+        else:
+            new_timer = max(timer - np.float32(1.0), np.float32(0.0))
+        amount[i] = 0.0
+        if gathering and timer > _HANDLING and new_timer <= _HANDLING:
+            flags[i] |= 16
+            per_trip = _GAS_PER_TRIP if flags[i] & 8 else _MINERALS_PER_TRIP
+            amount[i] = min(per_trip, G.resources[b, rc])
+        G.timer[b, i] = new_timer if gathering else np.float32(0.0)
+    for i in range(U):
+        if flags[i] & 16:
+            rc = max(G.order_unit[b, i, 0], 0)
+            G.resources[b, rc] -= amount[i]
+            G.cargo[b, i] = amount[i]
+            G.cargo_gas[b, i] = flags[i] & 8 != 0
+    for j in range(U):
+        if G.alive[b, j] and T.resource[G.kind[b, j]] == _RESOURCE_MINERALS and G.resources[b, j] <= 0:
+            G.alive[b, j] = False
+    for i in range(U):
+        if flags[i] & 2 and flags[i] & 4:
+            _pop_order(G, b, i)
+    for i in range(U):
+        r = G.order_unit[b, i, 0]
+        if not (flags[i] & 1) or flags[i] & (32 | 16) or _harvestable(G, T, b, i, r):
+            continue
+        if flags[i] & 8:  # a gas building gone or dry: done
+            _pop_order(G, b, i)
+            continue
+        nearest = -1  # arena.sim.economy._retarget_depleted: the nearest field with minerals left nearby
+        best = np.float32(np.inf)
+        for j in range(U):
+            if G.alive[b, j] and T.resource[G.kind[b, j]] == _RESOURCE_MINERALS and G.resources[b, j] > 0:
+                d = _norm(x0[j] - x0[i], y0[j] - y0[i])
+                if d <= _RETARGET_DISTANCE and d < best:
+                    best = d
+                    nearest = j
+        if nearest >= 0:
+            G.order_unit[b, i, 0] = nearest
+        else:
+            _pop_order(G, b, i)
+
+
+@numba.njit(cache=True)
+def _spawn(G, T, b, slot, k, owner, x, y, build_left, resources):
+    """A fresh unit in `slot` (arena.sim.economy.spawn_units)."""
+    G.kind[b, slot] = k
+    G.owner[b, slot] = owner
+    G.alive[b, slot] = True
+    G.pos[b, slot, 0] = x
+    G.pos[b, slot, 1] = y
+    G.hp[b, slot] = T.max_hp[k] * _START_HP_FRACTION if build_left > 0 else T.max_hp[k]
+    G.shields[b, slot] = T.max_shields[k]
+    G.cooldown[b, slot] = 0.0
+    G.target[b, slot] = -1
+    for q in range(G.order_kind.shape[2]):
+        G.order_kind[b, slot, q] = 0
+        G.order_unit[b, slot, q] = -1
+        G.order_type[b, slot, q] = 0
+    G.build_left[b, slot] = build_left
+    G.morph[b, slot] = 0
+    G.resources[b, slot] = resources
+    G.cargo[b, slot] = 0.0
+    G.cargo_gas[b, slot] = False
+    G.timer[b, slot] = 0.0
+    G.larva[b, slot] = 0.0
+    G.rally_target[b, slot] = _NO_RALLY
+    for q in range(G.queue.shape[2]):
+        G.queue[b, slot, q] = 0
+    G.queue_progress[b, slot] = 0.0
+
+
+@numba.njit(cache=True)
+def _free_slot(G, b, after):
+    """The first slot after `after` without a living unit, or -1."""
+    for j in range(after + 1, G.kind.shape[1]):
+        if not G.alive[b, j]:
+            return j
+    return -1
+
+
+@numba.njit(cache=True)
+def _placement_ok(G, T, bounds, b, k, cx, cy, geyser):
+    """arena.sim.placement.placement_result(...) == Placement.OK."""
+    if T.gas_building[k]:
+        g = max(geyser, 0)
+        return geyser >= 0 and G.alive[b, g] and G.kind[b, g] == _VESPENE_GEYSER
+    hw = np.float32(T.footprint[k, 0]) * np.float32(0.5)
+    hh = np.float32(T.footprint[k, 1]) * np.float32(0.5)
+    lx, ly, hx, hy = cx - hw, cy - hh, cx + hw, cy + hh
+    if not (lx >= bounds[0] and ly >= bounds[1] and hx <= bounds[2] and hy <= bounds[3]):
+        return False
+    too_close = False
+    for j in range(G.kind.shape[1]):
+        kj = G.kind[b, j]
+        if not G.alive[b, j] or not T.footprint[kj, 0] > 0:
+            continue
+        ox = np.float32(T.footprint[kj, 0]) * np.float32(0.5)
+        oy = np.float32(T.footprint[kj, 1]) * np.float32(0.5)
+        olx, oly = G.pos[b, j, 0] - ox, G.pos[b, j, 1] - oy
+        ohx, ohy = G.pos[b, j, 0] + ox, G.pos[b, j, 1] + oy
+        if lx < ohx and olx < hx and ly < ohy and oly < hy:
+            return False
+        if T.town_hall[k] and T.resource[kj] > 0 and lx - _CLEARANCE < ohx and olx < hx + _CLEARANCE and \
+                ly - _CLEARANCE < ohy and oly < hy + _CLEARANCE:
+            too_close = True
+    return not too_close
+
+
+@numba.njit(cache=True)
+def _start_construction(G, T, bounds, b, consumed):
+    """arena.sim.economy.start_construction: the lowest-slot worker at its BUILD site places the structure."""
+    U = G.kind.shape[1]
+    builder = -1
+    for i in range(U):
+        k = G.kind[b, i]
+        if T.worker[k] and G.alive[b, i] and G.order_kind[b, i, 0] == _BUILD:
+            reach = T.radius[G.order_type[b, i, 0]] + T.radius[k] + _BUILD_REACH
+            if _norm(G.order_pos[b, i, 0, 0] - G.pos[b, i, 0], G.order_pos[b, i, 0, 1] - G.pos[b, i, 1]) <= reach:
+                builder = i
+                break
+    if builder < 0:
+        return
+    k = G.order_type[b, builder, 0]
+    cx, cy = G.order_pos[b, builder, 0, 0], G.order_pos[b, builder, 0, 1]
+    geyser = G.order_unit[b, builder, 0]
+    player = G.owner[b, builder]
+    zerg = T.race[G.kind[b, builder]] == _ZERG
+    paid = not (G.minerals[b, player] < T.mineral_cost[k]) and not (G.vespene[b, player] < T.gas_cost[k])
+    allowed = T.requires[k] == 0
+    if not allowed:
+        for j in range(U):
+            if G.alive[b, j] and G.build_left[b, j] <= 0 and G.kind[b, j] == T.requires[k] and \
+                    G.owner[b, j] == player:
+                allowed = True
+                break
+    gas = T.gas_building[k]
+    new_slot = geyser if gas else (builder if zerg else _free_slot(G, b, -1))
+    if not (_placement_ok(G, T, bounds, b, k, cx, cy, geyser) and paid and allowed and new_slot >= 0):
+        _pop_order(G, b, builder)
+        return
+    g = max(geyser, 0)
+    resources = G.resources[b, g] if gas else np.float32(0.0)
+    x, y = (G.pos[b, g, 0], G.pos[b, g, 1]) if gas else (cx, cy)
+    G.minerals[b, player] -= T.mineral_cost[k]
+    G.vespene[b, player] -= T.gas_cost[k]
+    G.score[b, player, _SPENT_MINERALS] += T.mineral_cost[k]
+    G.score[b, player, _SPENT_VESPENE] += T.gas_cost[k]
+    _spawn(G, T, b, new_slot, k, player, x, y, T.build_loops[k], resources)
+    if zerg and gas:  # the Drone became the Extractor
+        G.alive[b, builder] = False
+        consumed[builder] = True
+    elif not zerg:  # the SCV stays to build it
+        G.order_kind[b, builder, 0] = _CONSTRUCT
+        G.order_unit[b, builder, 0] = new_slot
+
+
+@numba.njit(cache=True)
+def _progress_construction(G, T, b, built):
+    """arena.sim.economy.progress_construction."""
+    U = G.kind.shape[1]
+    for j in range(U):
+        built[j] = False
+    for i in range(U):
+        if T.worker[G.kind[b, i]] and G.alive[b, i] and G.order_kind[b, i, 0] == _CONSTRUCT:
+            built[max(G.order_unit[b, i, 0], 0)] = True
+    for j in range(U):
+        k = G.kind[b, j]
+        if G.alive[b, j] and G.build_left[b, j] > 0 and G.morph[b, j] == 0 and (built[j] or T.race[k] == _ZERG):
+            total = max(T.build_loops[k], np.float32(1.0))
+            G.build_left[b, j] = max(G.build_left[b, j] - np.float32(1.0), np.float32(0.0))
+            G.hp[b, j] = min(G.hp[b, j] + T.max_hp[k] * _GROWTH / total, T.max_hp[k])
+    for i in range(U):
+        if T.worker[G.kind[b, i]] and G.alive[b, i] and G.order_kind[b, i, 0] == _CONSTRUCT:
+            s = max(G.order_unit[b, i, 0], 0)
+            if G.build_left[b, s] <= 0 or not G.alive[b, s]:
+                _pop_order(G, b, i)
+
+
+@numba.njit(cache=True)
+def _count_trained(G, b, owner, k):
+    G.trained[b, min(max(owner, 0), 1), k] += 1.0
+
+
+@numba.njit(cache=True)
+def _produce(G, T, b):
+    """arena.sim.economy.produce and rally: finished units appear below their producer, in free slots taken in
+    slot order, and go to the rally point."""
+    U = G.kind.shape[1]
+    R = G.queue.shape[2]
+    Q = G.order_kind.shape[2]
+    free = -1
+    for i in range(U):
+        head = G.queue[b, i, 0]
+        if not (G.alive[b, i] and G.build_left[b, i] <= 0 and head > 0):
+            continue
+        progress = G.queue_progress[b, i] + np.float32(1.0)
+        G.queue_progress[b, i] = progress
+        if progress < T.build_loops[head]:
+            continue
+        if free != -2:  # the next slot free at the start of this pass (allocate_slots: in slot order)
+            free = _free_slot(G, b, free)
+        if free < 0:
+            free = -2  # no free slot left this loop: the unit waits in its producer
+            continue
+        s = free
+        gap = T.radius[G.kind[b, i]] + T.radius[head] + _SPAWN_GAP
+        _spawn(G, T, b, s, head, G.owner[b, i], G.pos[b, i, 0], G.pos[b, i, 1] - gap, np.float32(0.0),
+               np.float32(0.0))
+        _count_trained(G, b, G.owner[b, i], head)
+        for q in range(R - 1):
+            G.queue[b, i, q] = G.queue[b, i, q + 1]
+        G.queue[b, i, R - 1] = 0
+        G.queue_progress[b, i] = 0.0
+        rally = G.rally_target[b, i]
+        if rally != _NO_RALLY:
+            gather = rally >= 0 and T.worker[head]
+            G.order_kind[b, s, 0] = _GATHER if gather else _MOVE
+            G.order_unit[b, s, 0] = rally if gather else -1
+            G.order_pos[b, s, 0, 0] = G.rally[b, i, 0]
+            G.order_pos[b, s, 0, 1] = G.rally[b, i, 1]
+            for q in range(1, Q):
+                G.order_kind[b, s, q] = 0
+                G.order_unit[b, s, q] = -1
+                G.order_pos[b, s, q, 0] = 0.0
+                G.order_pos[b, s, q, 1] = 0.0
+
+
+@numba.njit(cache=True)
+def _hatch(G, T, b):
+    """arena.sim.economy.hatch: eggs and cocoons count down and become their unit; Zerglings come in pairs."""
+    U = G.kind.shape[1]
+    twins = np.empty(U, dtype=np.int64)
+    count = 0
+    for i in range(U):
+        if not (G.alive[b, i] and G.morph[b, i] > 0):
+            continue
+        left = G.build_left[b, i] - np.float32(1.0)
+        G.build_left[b, i] = max(left, np.float32(0.0))
+        if left <= 0:
+            k = G.morph[b, i]
+            G.kind[b, i] = k
+            G.hp[b, i] = T.max_hp[k]
+            G.morph[b, i] = 0
+            _count_trained(G, b, G.owner[b, i], k)
+            if T.per_order[k] == 2:
+                twins[count] = i
+                count += 1
+    free = -1
+    for m in range(count):
+        i = twins[m]
+        free = _free_slot(G, b, free)
+        if free < 0:
+            break
+        k = G.kind[b, i]
+        _spawn(G, T, b, free, k, G.owner[b, i], G.pos[b, i, 0] + np.float32(0.5), G.pos[b, i, 1], np.float32(0.0),
+               np.float32(0.0))
+        _count_trained(G, b, G.owner[b, i], k)
+
+
+@numba.njit(cache=True)
+def _grow_larva(G, T, b):
+    """arena.sim.economy.grow_larva."""
+    for i in range(G.kind.shape[1]):
+        if G.alive[b, i] and G.build_left[b, i] <= 0 and G.kind[b, i] == _HATCHERY and G.larva[b, i] < _MAX_LARVA:
+            G.larva[b, i] = min(G.larva[b, i] + _LARVA_PER_LOOP, _MAX_LARVA)
 
 
 @numba.njit(cache=True, parallel=True)
-def combat_loop(kind, owner, alive, pos, hp, shields, cooldown, target, order_kind, order_pos, order_unit,
-                order_type, selected, control_groups, score, game_loop, died, bounds,
-                t_range, t_sight, t_radius, t_speed, t_cooldown, t_splash, t_regen, t_max_hp, t_value,
-                t_armed, t_threat, t_worker, t_mobile, t_collides, t_suicide, raw_damage, armored_damage):
-    """One game loop of every game [B, ...], in place; `died` [B, U] is written."""
-    B, U = kind.shape
+def game_loops(G, T, bounds, economy):
+    """One game loop of every game [B, ...], in place; `G.died` [B, U] is written."""
+    B, U = G.kind.shape
     for b in numba.prange(B):
-        scratch_f = np.empty((8, U), dtype=np.float32)
-        scratch_b = np.empty((4, U), dtype=np.bool_)
-        combat_loop_one_game(kind[b], owner[b], alive[b], pos[b], hp[b], shields[b], cooldown[b], target[b],
-                             order_kind[b], order_pos[b], order_unit[b], order_type[b], score[b], died[b], bounds,
-                             t_range, t_sight, t_radius, t_speed, t_cooldown, t_splash, t_regen, t_max_hp, t_value,
-                             t_armed, t_threat, t_worker, t_mobile, t_collides, t_suicide, raw_damage,
-                             armored_damage, scratch_f, scratch_b)
-        for a in range(selected.shape[1]):
-            for u in range(U):
-                if not alive[b, u]:
-                    selected[b, a, u] = False
-                    for g in range(control_groups.shape[2]):
-                        control_groups[b, a, g, u] = False
-        game_loop[b] += 1
+        sf = np.empty((8, U), dtype=np.float32)
+        sb = np.empty((8, U), dtype=np.bool_)
+        si = np.empty((3, U), dtype=np.int64)
+        _loop_one_game(G, T, bounds, economy, b, sf, sb, si)
 
 
-_CHANGED = ("unit_alive", "unit_pos", "unit_hp", "unit_shields", "unit_cooldown", "unit_target", "order_kind",
-            "order_pos", "order_unit", "order_type", "selected", "control_groups", "score", "game_loop")
-"""The State fields one combat game loop may change (copied before the kernel writes into them)."""
+_COMBAT_CHANGES = ("alive", "pos", "hp", "shields", "cooldown", "target", "order_kind", "order_pos", "order_unit",
+                   "order_type", "selected", "control_groups", "score", "game_loop")
+"""The fields one game loop of a combat scenario may change (copied before the kernel writes into them)."""
+_ECONOMY_CHANGES = tuple(name for name in FIELDS if name not in ("rally",))
+"""...and of a scenario with an economy (the rally point is read only)."""
 
 
 def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
-    """`arena.sim.step.game_loop` for scenarios without an economy, as the compiled kernel: the new state and the
-    units that died in the loop [B, U]. CPU tensors only."""
-    if params.economy:
-        raise ValueError("the kernel game loop runs combat scenarios only; economy scenarios use the torch passes")
+    """`arena.sim.step.game_loop` as the compiled kernel: the new state and the units that died in the loop [B, U].
+    CPU tensors only."""
     if state.device.type != "cpu":
         raise ValueError(f"the kernel game loop runs on the CPU; the state is on {state.device}")
     _follow_torch_threads()
     table = kernel_table(params.table)
     bounds = params.bounds.to(torch.float32).contiguous().numpy()
-    changed = {name: getattr(state, name).clone() for name in _CHANGED}
+    changes = _ECONOMY_CHANGES if params.economy else _COMBAT_CHANGES
+    copies = {name: getattr(state, FIELDS[name]).clone() for name in changes}
     died = torch.zeros_like(state.unit_alive)
-    n = {name: value.numpy() for name, value in changed.items()}
-    combat_loop(state.unit_type.numpy(), state.unit_owner.numpy(), n["unit_alive"], n["unit_pos"], n["unit_hp"],
-                n["unit_shields"], n["unit_cooldown"], n["unit_target"], n["order_kind"], n["order_pos"],
-                n["order_unit"], n["order_type"], n["selected"], n["control_groups"], n["score"], n["game_loop"],
-                died.numpy(), bounds,
-                table.range, table.sight, table.radius, table.speed, table.cooldown, table.splash_radius, table.regen,
-                table.max_hp, table.value, table.armed, table.threat, table.worker, table.mobile, table.collides,
-                table.suicide, table.raw_damage, table.armored_damage)
-    return state.replace(**changed), died
+    arrays = Games(**{name: (copies[name] if name in copies else getattr(state, FIELDS[name])).numpy()
+                      for name in FIELDS}, died=died.numpy())
+    game_loops(arrays, table.arrays(), bounds, bool(params.economy))
+    return state.replace(**{FIELDS[name]: value for name, value in copies.items()}), died
 
 
 _threads = [0]

@@ -108,9 +108,9 @@ class Engine(str, enum.Enum):
     """What runs the game loop (`arena.make(..., engine=)`, `--engine`)."""
 
     AUTO = "auto"
-    """The kernel where it applies (a CPU state, a scenario without an economy), else the torch passes."""
+    """The kernel where it applies (a CPU state), else the torch passes."""
     KERNEL = "kernel"
-    """The compiled numba kernel (arena.sim.kernels): combat scenarios on the CPU."""
+    """The compiled numba kernel (arena.sim.kernels): every scenario, on the CPU."""
     TORCH = "torch"
     """The torch passes, eagerly: every scenario, every device; the reference the kernel is tested against."""
     COMPILED = "compiled"
@@ -130,23 +130,20 @@ class Engine(str, enum.Enum):
 
 
 def kernel_applies(params: SimParams) -> bool:
-    """Whether the compiled kernel can run these games: a CPU state and no economy passes (for now)."""
-    return not params.economy and params.bounds.device.type == "cpu"
+    """Whether the compiled kernel can run these games: a CPU state (the GPU runs the torch passes, for now)."""
+    return params.bounds.device.type == "cpu"
 
 
 def loop_function(engine: "str | Engine", params: SimParams) -> LoopFunction:
     """The game loop `engine` runs for games with `params`.
 
     Raises:
-        ValueError: an unknown engine, or the kernel asked for where it does not apply (an economy scenario, a GPU).
+        ValueError: an unknown engine, or the kernel asked for on a GPU.
     """
     chosen = Engine.parse(engine)
     if chosen is Engine.AUTO:
         chosen = Engine.KERNEL if kernel_applies(params) else Engine.TORCH
     if chosen is Engine.KERNEL:
-        if params.economy:
-            raise ValueError("engine='kernel' runs combat scenarios; this scenario has an economy (workers, "
-                             "production), which runs on engine='torch' (or 'auto')")
         if params.bounds.device.type != "cpu":
             raise ValueError(f"engine='kernel' runs on the CPU, not {params.bounds.device}; use engine='torch' "
                              "(or 'auto') there")

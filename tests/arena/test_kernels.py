@@ -1,6 +1,7 @@
 """The compiled kernel game loop (arena.sim.kernels) against the torch passes it replaces (arena.sim.step.game_loop):
-from the same state, one game loop of each agrees, for random states of every combat scenario; the kernel is
-independent of its batch and its thread count; the engines are chosen by name with clear errors."""
+from the same state, one game loop of each agrees, for random states of every scenario (combat, economy, full
+game); the kernel is independent of its batch and its thread count; the engines are chosen by name with clear
+errors."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from arena.sim.units import UnitType, unit_table
 
 COMBAT_SCENARIOS = [s for s in scenario_ids() if not make_scenario(s).spec.economy]
 ECONOMY_SCENARIOS = [s for s in scenario_ids() if make_scenario(s).spec.economy]
+ECONOMY_TYPES = [t for t in UnitType if t not in (UnitType.NONE, UnitType.BEACON, UnitType.MINERAL_SHARD)]
 POSITION_TOLERANCE = 1e-4
 """Map units: float32 sums in another order (pushes, damage) differ in the last bits."""
 
@@ -64,10 +66,71 @@ def random_state(scenario_id: str, batch: int, seed: int) -> State:
                                   torch.rand(B, U, generator=g) * table.cooldown[state.unit_type]),
         order_kind=torch.where(state.unit_owner[..., None] == int(Owner.NEUTRAL), state.order_kind, order_kind),
         order_pos=order_pos, order_unit=order_unit)
+    if spec.economy:
+        state = shake_economy(state, g)
     params = params_of(scenario_id)
     for _ in range(int(torch.randint(4, (1,), generator=g))):
         state, _ = game_loop(state, params)
     return state
+
+
+def shake_economy(state: State, g: torch.Generator) -> State:
+    """Economy on top: workers told to gather a random slot (a field, a geyser, a dead one), return cargo, build a
+    random structure at a random point (on a geyser for gas buildings) or construct; cargo, mining timers, banks;
+    structures under construction, eggs about to hatch (Zerglings in pairs), queues about to finish with rally points
+    (on a resource too), Hatcheries with larva; free slots for new units."""
+    B, U, Q = state.order_kind.shape
+    table = unit_table()
+    alive = state.unit_alive & ~(torch.rand(B, U, generator=g) < 0.15)  # free slots for spawns
+    kind = state.unit_type
+    worker = table.worker[kind] & alive
+    economy_orders = torch.tensor([int(o) for o in (Order.GATHER, Order.RETURN, Order.BUILD, Order.CONSTRUCT)])
+    pick = economy_orders[torch.randint(4, (B, U), generator=g)]
+    order_kind, order_unit, order_type = state.order_kind.clone(), state.order_unit.clone(), state.order_type.clone()
+    order_pos = state.order_pos.clone()
+    resources = (table.resource[kind] > 0) | table.gas_building[kind]
+    resource_slot = torch.multinomial(resources.float() + 0.05, U, replacement=True, generator=g)  # mostly fields
+    structures = torch.tensor([int(t) for t in ECONOMY_TYPES if bool(table.structure[int(t)])])
+    build = structures[torch.randint(len(structures), (B, U), generator=g)]
+    geyser = torch.multinomial((kind == int(UnitType.VESPENE_GEYSER)).float() + 0.01, U, replacement=True,
+                               generator=g)
+    use = worker & (torch.rand(B, U, generator=g) < 0.8)
+    order_kind[:, :, 0] = torch.where(use, pick, order_kind[:, :, 0])
+    order_unit[:, :, 0] = torch.where(use & (pick == int(Order.BUILD)) & table.gas_building[build], geyser,
+                                      torch.where(use & (pick != int(Order.BUILD)), resource_slot,
+                                                  order_unit[:, :, 0]))
+    order_type[:, :, 0] = torch.where(use & (pick == int(Order.BUILD)), build, order_type[:, :, 0])
+    near = state.unit_pos + torch.randn(B, U, 2, generator=g) * 2.0
+    order_pos[:, :, 0] = torch.where((use & (pick == int(Order.BUILD)))[..., None], near.round(), order_pos[:, :, 0])
+    cargo = torch.where(worker & (torch.rand(B, U, generator=g) < 0.5),
+                        torch.randint(1, 6, (B, U), generator=g).float(), 0.0)
+    timer = torch.where(torch.rand(B, U, generator=g) < 0.5, 0.0, torch.rand(B, U, generator=g) * 100)
+    structure = table.structure[kind] & alive
+    build_left = torch.where(structure & (torch.rand(B, U, generator=g) < 0.3),
+                             torch.randint(1, 4, (B, U), generator=g).float(), state.unit_build_left)
+    egg = alive & (torch.rand(B, U, generator=g) < 0.05) & ~structure & ~resources
+    morph = torch.where(egg, torch.tensor([int(UnitType.ZERGLING), int(UnitType.ROACH), int(UnitType.DRONE)])[
+        torch.randint(3, (B, U), generator=g)], state.unit_morph)
+    build_left = torch.where(egg, torch.randint(0, 3, (B, U), generator=g).float(), build_left)
+    producer = structure & (table.town_hall[kind] | (kind == int(UnitType.BARRACKS)))
+    units = torch.tensor([int(UnitType.SCV), int(UnitType.MARINE), int(UnitType.MARAUDER), int(UnitType.DRONE)])
+    queue = state.queue.clone()
+    queue[:, :, 0] = torch.where(producer, units[torch.randint(4, (B, U), generator=g)], queue[:, :, 0])
+    queue[:, :, 1] = torch.where(producer & (torch.rand(B, U, generator=g) < 0.5), int(UnitType.MARINE),
+                                 queue[:, :, 1])
+    progress = torch.where(producer, table.build_loops[queue[:, :, 0]] - torch.randint(0, 3, (B, U), generator=g),
+                           state.queue_progress)
+    rally_target = torch.where(producer, torch.where(torch.rand(B, U, generator=g) < 0.5, resource_slot, -1),
+                               state.unit_rally_target)
+    rally_target = torch.where(producer & (torch.rand(B, U, generator=g) < 0.3), -2, rally_target)
+    return state.replace(
+        unit_alive=alive, order_kind=order_kind, order_unit=order_unit, order_type=order_type, order_pos=order_pos,
+        unit_cargo=cargo, unit_cargo_gas=torch.rand(B, U, generator=g) < 0.3, unit_timer=timer,
+        unit_build_left=build_left, unit_morph=morph, queue=queue, queue_progress=progress.float(),
+        unit_rally_target=rally_target, unit_rally=near,
+        unit_larva=torch.where(kind == int(UnitType.HATCHERY), torch.rand(B, U, generator=g) * 3, 0.0),
+        unit_resources=torch.where(resources & (torch.rand(B, U, generator=g) < 0.2), 3.0, state.unit_resources),
+        minerals=torch.rand(B, 2, generator=g) * 400, vespene=torch.rand(B, 2, generator=g) * 200)
 
 
 def assert_states_agree(expected: State, actual: State, context: str) -> None:
@@ -81,7 +144,7 @@ def assert_states_agree(expected: State, actual: State, context: str) -> None:
             assert torch.equal(a, b), f"{context}: {field.name} differs at {(a != b).nonzero()[:5].tolist()}"
 
 
-@pytest.mark.parametrize("scenario_id", COMBAT_SCENARIOS)
+@pytest.mark.parametrize("scenario_id", COMBAT_SCENARIOS + ECONOMY_SCENARIOS)
 def test_one_game_loop_agrees_with_the_torch_passes_from_random_states(scenario_id: str) -> None:
     params = params_of(scenario_id)
     for seed in range(3):
@@ -104,17 +167,33 @@ def test_the_random_states_exercise_the_rules() -> None:
     assert float(after.score[:, :, Score.KILLED_VALUE_UNITS].sum()) > 0
 
 
+def test_the_random_economy_states_exercise_its_rules() -> None:
+    """...and with an economy: cargo delivered, structures placed (money spent, SCVs constructing), units trained
+    and hatched into new slots."""
+    state = random_state("FullGame", batch=16, seed=0)
+    after, _ = game_loop(state, params_of("FullGame"))
+    def gained(field: int) -> float:
+        return float((after.score[:, :, field] - state.score[:, :, field]).sum())
+    assert gained(Score.COLLECTED_MINERALS) + gained(Score.COLLECTED_VESPENE) > 0
+    assert gained(Score.SPENT_MINERALS) > 0
+    assert bool(((after.order_kind[:, :, 0] == int(Order.CONSTRUCT)) &
+                 (state.order_kind[:, :, 0] == int(Order.BUILD))).any())
+    assert float((after.trained - state.trained).sum()) > 0
+    assert bool((after.unit_alive & ~state.unit_alive).any())
+    assert bool((after.unit_type != state.unit_type).any())  # eggs hatched
+
+
 def test_the_kernel_leaves_its_input_state_unchanged() -> None:
-    params = params_of("DefeatRoaches")
-    state = random_state("DefeatRoaches", batch=4, seed=1)
+    params = params_of("FullGame")
+    state = random_state("FullGame", batch=4, seed=1)
     copy = state.replace(**{f.name: getattr(state, f.name).clone() for f in dataclasses.fields(State)})
     kernel_game_loop(state, params)
     assert_states_agree(copy, state, "input")
 
 
 def test_a_batch_equals_its_games_one_by_one_and_threads_do_not_matter() -> None:
-    params = params_of("Skirmish27mVs30m")
-    state = random_state("Skirmish27mVs30m", batch=8, seed=2)
+    params = params_of("FullGameZvZ")
+    state = random_state("FullGameZvZ", batch=8, seed=2)
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -130,19 +209,21 @@ def test_a_batch_equals_its_games_one_by_one_and_threads_do_not_matter() -> None
 
 
 def test_the_kernels_constants_are_the_torch_passes() -> None:
-    torch_side = {"RANGE_SLACK": geometry.RANGE_SLACK, "LOW_PRIORITY": targeting.LOW_PRIORITY,
-                  "ARRIVAL_DISTANCE": movement.ARRIVAL_DISTANCE,
-                  "CROWD_ARRIVAL_DISTANCE": movement.CROWD_ARRIVAL_DISTANCE, "GOLDEN_ANGLE": movement.GOLDEN_ANGLE}
+    from arena.sim import economy, placement, state, units
+
+    modules = (geometry, targeting, movement, economy, placement, state, units)
+    enums = {"Order": Order, "Owner": Owner, "Score": Score, "Race": units.Race, "UnitType": UnitType}
     for name, value in CONSTANTS.items():
         if "." in name:
             enum_name, member = name.split(".")
-            expected = int(getattr({"Order": Order, "Owner": Owner, "Score": Score}[enum_name], member))
-            assert value == expected, name
+            assert value == int(getattr(enums[enum_name], member)), name
         else:
-            assert value == pytest.approx(torch_side[name], rel=1e-6), name
+            expected = next(getattr(m, name) for m in modules if hasattr(m, name))
+            assert value == pytest.approx(expected, rel=1e-6), name
 
 
-@pytest.mark.parametrize("scenario_id", ["DefeatRoaches", "MarineMirror", "Skirmish3m"])
+@pytest.mark.parametrize("scenario_id", ["DefeatRoaches", "MarineMirror", "Skirmish3m", "CollectMineralsAndGas",
+                                         "FullGameTvZ"])
 def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
     """30 steps of random play: each step starts both environments (engine='kernel' and 'torch') from the same state
     with the same actions, and their next states, rewards and step types agree. (Left to run apart, two games
@@ -174,17 +255,13 @@ def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
 def test_engines_are_chosen_by_name_with_clear_errors() -> None:
     combat, economy = params_of("DefeatRoaches"), params_of(ECONOMY_SCENARIOS[0])
     assert loop_function("auto", combat) is kernel_game_loop
-    assert loop_function("auto", economy) is game_loop
-    assert loop_function(Engine.TORCH, combat) is game_loop
-    with pytest.raises(ValueError, match="economy"):
-        loop_function("kernel", economy)
+    assert loop_function("auto", economy) is kernel_game_loop
+    assert loop_function(Engine.TORCH, economy) is game_loop
     with pytest.raises(ValueError, match="known: auto, kernel, torch, compiled"):
         loop_function("fast", combat)
-    with pytest.raises(ValueError, match="combat scenarios only"):
-        kernel_game_loop(random_state("DefeatRoaches", 1, 0), economy)
     with pytest.raises(ValueError, match="unknown engine"):
         arena.make("MoveToBeacon", engine="warp")
-    env = arena.make("CollectMineralsAndGas", engine="auto", interface=arena.InterfaceFormat(feature_layers=False))
+    env = arena.make("CollectMineralsAndGas", engine="torch", interface=arena.InterfaceFormat(feature_layers=False))
     assert env._game_loop is game_loop
 
 

@@ -3,6 +3,7 @@ and 1024, and what a whole 10-minute full game costs at B = 256.
 
     python benchmarks/economy.py                                  # FullGame, CollectMineralsAndGas, BuildMarines
     python benchmarks/economy.py --scenarios FullGame --batch-sizes 1,64 --steps 20 --warmup 60
+    python benchmarks/economy.py --engine torch                   # the torch passes instead of the kernel
 
 Agents: the built-in bot:3 in both seats of the full game (fairness limits on), the scripted agents on the
 mini-games; the default interface (feature layers and unit lists). The timed steps come after `--warmup` steps, so that the
@@ -49,15 +50,15 @@ def timed_steps(env, act, batch: int, steps: int, warmup: int) -> float:
     return batch * steps / elapsed
 
 
-def steps_per_second(scenario: str, batch: int, steps: int, warmup: int, bot: str) -> float:
+def steps_per_second(scenario: str, batch: int, steps: int, warmup: int, bot: str, engine: str = "auto") -> float:
     if arena.make_scenario(scenario).spec.num_agents == 2:
-        env = ArenaMultiEnv(scenario, num_envs=batch, interface=INTERFACE)
+        env = ArenaMultiEnv(scenario, num_envs=batch, interface=INTERFACE, engine=engine)
         agents = [make_agent(bot, scenario, seed=p) for p in range(2)]
         for agent in agents:
             agent.reset(batch)
         return timed_steps(env, lambda obs, first: [a.act(player_view(obs, p), first) for p, a in enumerate(agents)],
                            batch, steps, warmup)
-    env = ArenaEnv(scenario, num_envs=batch, interface=INTERFACE)
+    env = ArenaEnv(scenario, num_envs=batch, interface=INTERFACE, engine=engine)
     agent = make_agent("scripted", scenario)
     agent.reset(batch)
     return timed_steps(env, agent.act, batch, steps, warmup)
@@ -71,16 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=150, help="steps before timing (150 = 53 s of game)")
     parser.add_argument("--bot", default="bot:3", help="the full game's agent in both seats")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    parser.add_argument("--engine", choices=("auto", "kernel", "torch", "compiled"), default="auto",
+                        help="what runs the game loop (default auto: the compiled kernel on the CPU)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
-          f"{args.steps} timed steps after {args.warmup}")
+          f"{args.steps} timed steps after {args.warmup}; engine {args.engine}")
     print(f"{'scenario':24s} {'B':>6s} {'env-steps/s':>12s} {'loops/s':>10s} {'10-min game':>12s}  load")
     for scenario in (s for s in args.scenarios.split(",") if s):
         step_mul = arena.make_scenario(scenario).spec.step_mul
         for batch in (int(b) for b in args.batch_sizes.split(",")):
-            rate = steps_per_second(scenario, batch, args.steps, args.warmup, args.bot)
+            rate = steps_per_second(scenario, batch, args.steps, args.warmup, args.bot, args.engine)
             loops_per_second = rate * step_mul / batch
             print(f"{scenario:24s} {batch:6d} {rate:12,.0f} {loops_per_second:10,.1f} "
                   f"{TEN_MINUTES_LOOPS / loops_per_second / 60:10.1f} m  {os.getloadavg()[0]:.1f}", flush=True)

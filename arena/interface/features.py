@@ -124,8 +124,19 @@ def paint_units(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.Tensor,
     values [B, U, F], drawn [B, U] bool, pos_px [B, U, 2] (x, y) pixels, radius_px [B, U].
     Returns (layers [B, F, size, size] with the top unit's values, density [B, size, size]).
 
-    The same pixels as `paint_units_together`, at a fraction of the cost when a few large units (structures)
-    share the screen with many small ones: see `size_split`."""
+    On the CPU a compiled kernel paints them (arena.interface.kernels); elsewhere `paint_units_split`. Both give the
+    pixels of `paint_units_together`."""
+    if values.device.type == "cpu":
+        from arena.interface.kernels import paint_units_kernel  # numba compiles on first use
+
+        return paint_units_kernel(values, drawn, pos_px, radius_px, size)
+    return paint_units_split(values, drawn, pos_px, radius_px, size)
+
+
+def paint_units_split(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.Tensor, radius_px: torch.Tensor,
+                      size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`paint_units` in torch: the pixels of `paint_units_together`, at a fraction of the cost when a few large units
+    (structures) share the screen with many small ones: see `size_split`."""
     B, U, _ = values.shape
     slot = torch.arange(U, device=values.device).expand(B, U)
     if U == 0:

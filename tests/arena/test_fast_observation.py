@@ -10,7 +10,7 @@ import torch
 
 import arena
 from agents.registry import make_agent
-from arena.interface.features import paint_units, paint_units_together
+from arena.interface.features import paint_units, paint_units_split, paint_units_together
 from arena.interface.fog import visible_cells, visible_cells_by_cell
 from arena.multi_env import ArenaMultiEnv, player_view
 from arena.sim.state import Owner
@@ -67,27 +67,34 @@ def test_no_living_unit_sees_nothing():
     assert not visible_cells(state, 0, table, (64, 64)).any()
 
 
+PAINTERS = {"kernel (CPU)": paint_units, "torch, in two groups": paint_units_split}
+
+
+@pytest.mark.parametrize("painter", PAINTERS)
 @pytest.mark.parametrize("seed", range(4))
-def test_painting_in_two_groups_equals_painting_together(seed):
+def test_painting_fast_equals_painting_together(seed, painter):
     gen = torch.Generator().manual_seed(seed)
     B, U, F, size = 5, 40, 3, 48
     values = torch.randint(0, 200, (B, U, F), generator=gen).float()
     pos = torch.rand(B, U, 2, generator=gen) * (size + 16) - 8
     radius = torch.tensor([0.5, 1.0, 1.7, 2.7, 4.8, 7.3])[torch.randint(0, 6, (B, U), generator=gen)]
     radius = torch.where(torch.rand(B, U, generator=gen) < 0.7, radius.clamp(max=1.7), radius)  # mostly small
+    radius = torch.where(torch.rand(B, U, generator=gen) < 0.05, 0.0, radius)  # a dot: its centre pixel only
+    pos[:, :2] = pos[:, 2:4]  # units on top of each other
     drawn = torch.rand(B, U, generator=gen) < 0.85
-    got = paint_units(values, drawn, pos, radius, size)
+    got = PAINTERS[painter](values, drawn, pos, radius, size)
     want = paint_units_together(values, drawn, pos, radius, size)
     assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
-def test_painting_with_one_size_or_nothing_drawn():
+@pytest.mark.parametrize("painter", PAINTERS)
+def test_painting_with_one_size_or_nothing_drawn(painter):
     B, U, size = 2, 6, 16
     values = torch.arange(B * U * 2, dtype=torch.float32).reshape(B, U, 2)
     pos = torch.rand(B, U, 2, generator=torch.Generator().manual_seed(3)) * size
     for drawn in (torch.ones(B, U, dtype=torch.bool), torch.zeros(B, U, dtype=torch.bool)):
         radius = torch.full((B, U), 1.5)
-        got = paint_units(values, drawn, pos, radius, size)
+        got = PAINTERS[painter](values, drawn, pos, radius, size)
         want = paint_units_together(values, drawn, pos, radius, size)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 

@@ -1,0 +1,68 @@
+"""Feature layers painted by a compiled kernel (numba): each game's units drawn as discs straight into its layers,
+games spread over the CPU's threads, instead of [B, U, K] pixel lists scattered by torch.
+
+The pixels are those of `arena.interface.features.paint_units_together` (which stays as the reference the tests
+compare against, pixel for pixel): a unit covers the pixels whose centre lies within its radius and the pixel under
+its centre; where units overlap, the one in the higher slot is on top; density counts them all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import torch
+
+import arena.sim.kernels  # noqa: F401  (sets numba's threading layer before any parallel kernel runs)
+
+_HALF = np.float32(0.5)
+
+
+@numba.njit(cache=True, parallel=True)
+def paint_discs(values, drawn, pos_px, radius_px, layers, density):
+    """values [B, U, F] float32, drawn [B, U] bool, pos_px [B, U, 2] float32 (x, y) pixels, radius_px [B, U]
+    float32; writes layers [B, F, S, S] and density [B, S, S] (float32, zero on entry)."""
+    B, U, F = values.shape
+    S = layers.shape[2]
+    for b in numba.prange(B):
+        for u in range(U):
+            if not drawn[b, u]:
+                continue
+            px = pos_px[b, u, 0]
+            py = pos_px[b, u, 1]
+            r = radius_px[b, u]
+            cx = int(math.floor(px))
+            cy = int(math.floor(py))
+            k = int(math.ceil(max(r, np.float32(0.0))))
+            for dy in range(-k, k + 1):
+                y = cy + dy
+                if y < 0 or y >= S:
+                    continue
+                gy = np.float32(y) + _HALF - py
+                for dx in range(-k, k + 1):
+                    x = cx + dx
+                    if x < 0 or x >= S:
+                        continue
+                    gx = np.float32(x) + _HALF - px
+                    if (dx == 0 and dy == 0) or np.float32(math.sqrt(gx * gx + gy * gy)) <= r:
+                        for f in range(F):
+                            layers[b, f, y, x] = values[b, u, f]
+                        density[b, y, x] += 1.0
+
+
+def paint_units_kernel(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.Tensor, radius_px: torch.Tensor,
+                       size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`arena.interface.features.paint_units` on the CPU through `paint_discs`: (layers [B, F, size, size], density
+    [B, size, size]), both float32."""
+    B, U, F = values.shape
+    layers = torch.zeros(B, F, size, size)
+    density = torch.zeros(B, size, size)
+    if U:
+        paint_discs(values.to(torch.float32).contiguous().numpy(), drawn.contiguous().numpy(),
+                    pos_px.to(torch.float32).contiguous().numpy(), radius_px.to(torch.float32).contiguous().numpy(),
+                    layers.numpy(), density.numpy())
+    return layers, density
+
+
+__all__ = ["paint_discs", "paint_units_kernel"]

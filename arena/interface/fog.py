@@ -28,7 +28,18 @@ def disc_offsets(radius: float, device: torch.device) -> torch.Tensor:
 
 
 def visible_cells(state: State, player: int, table: UnitTable, cells: tuple[int, int]) -> torch.Tensor:
-    """[B, H, W] bool: map cells within sight of one of `player`'s living units (H rows counted from y = 0).
+    """[B, H, W] bool: map cells within sight of one of `player`'s living units (H rows counted from y = 0): a cell
+    is seen when its centre lies within the unit's sight radius of the unit's centre. On the CPU a compiled kernel
+    marks them (arena.interface.kernels); elsewhere `visible_cells_in_runs`. Both equal `visible_cells_by_cell`."""
+    if state.device.type == "cpu":
+        from arena.interface.kernels import visible_cells_kernel  # numba compiles on first use
+
+        return visible_cells_kernel(state, player, table, cells)
+    return visible_cells_in_runs(state, player, table, cells)
+
+
+def visible_cells_in_runs(state: State, player: int, table: UnitTable, cells: tuple[int, int]) -> torch.Tensor:
+    """`visible_cells` in torch.
 
     A cell is seen when its centre lies within the unit's sight radius of the unit's centre. What a unit sees of
     each row of cells is one run of cells, so each unit marks, per row, where its run starts and ends ([B, U, R]
@@ -118,7 +129,7 @@ def full_vision(state: State, player: int) -> torch.Tensor:
     return state.unit_alive
 
 
-__all__ = ["Visibility", "visible_cells", "visibility_states", "units_in_sight", "full_vision", "Owner"]
+__all__ = ["Visibility", "visible_cells", "visible_cells_in_runs", "visible_cells_by_cell", "visibility_states", "units_in_sight", "full_vision", "Owner"]
 
 
 def units_in_sight_of_units(state: State, player: int, table: UnitTable) -> torch.Tensor:

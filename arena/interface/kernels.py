@@ -1,9 +1,12 @@
-"""Feature layers painted by a compiled kernel (numba): each game's units drawn as discs straight into its layers,
-games spread over the CPU's threads, instead of [B, U, K] pixel lists scattered by torch.
+"""Observations drawn by compiled kernels (numba), each game's units looped over straight into its grids, games
+spread over the CPU's threads, instead of [B, U, K] pixel lists scattered by torch:
 
-The pixels are those of `arena.interface.features.paint_units_together` (which stays as the reference the tests
-compare against, pixel for pixel): a unit covers the pixels whose centre lies within its radius and the pixel under
-its centre; where units overlap, the one in the higher slot is on top; density counts them all.
+- `paint_discs`: units as discs in the feature layers, the pixels of
+  `arena.interface.features.paint_units_together`: a unit covers the pixels whose centre lies within its radius and
+  the pixel under its centre; where units overlap, the one in the higher slot is on top; density counts them all.
+- `mark_sight`: fog of war's visible cells, those of `arena.interface.fog.visible_cells_by_cell`.
+
+The torch versions stay as the references the tests compare against, pixel for pixel and cell for cell.
 """
 
 from __future__ import annotations
@@ -51,6 +54,51 @@ def paint_discs(values, drawn, pos_px, radius_px, layers, density):
                         density[b, y, x] += 1.0
 
 
+@numba.njit(cache=True, parallel=True)
+def mark_sight(pos, sight, own, visible):
+    """pos [B, U, 2] float32 map units, sight [B, U] float32, own [B, U] bool (the player's living units); sets
+    visible [B, H, W] (False on entry) where a cell's centre lies within a unit's sight of its centre (the formula of
+    arena.interface.fog.visible_cells_by_cell: ((dx + 0.5) - frac_x)^2 + ((dy + 0.5) - frac_y)^2 <= sight^2)."""
+    B, U = own.shape
+    H, W = visible.shape[1], visible.shape[2]
+    for b in numba.prange(B):
+        for u in range(U):
+            if not own[b, u]:
+                continue
+            fx = np.float32(math.floor(pos[b, u, 0]))
+            fy = np.float32(math.floor(pos[b, u, 1]))
+            cx, cy = int(fx), int(fy)
+            frac_x = pos[b, u, 0] - fx
+            frac_y = pos[b, u, 1] - fy
+            s = sight[b, u]
+            reach2 = s * s
+            k = int(math.ceil(max(s, np.float32(0.0)))) + 1
+            for dy in range(-k, k + 1):
+                y = cy + dy
+                if y < 0 or y >= H:
+                    continue
+                gy = (np.float32(dy) + _HALF) - frac_y
+                gy2 = gy * gy
+                for dx in range(-k, k + 1):
+                    x = cx + dx
+                    if x < 0 or x >= W:
+                        continue
+                    gx = (np.float32(dx) + _HALF) - frac_x
+                    if gy2 + gx * gx <= reach2:
+                        visible[b, y, x] = True
+
+
+def visible_cells_kernel(state, player: int, table, cells: tuple[int, int]) -> torch.Tensor:
+    """`arena.interface.fog.visible_cells` on the CPU through `mark_sight`: [B, H, W] bool."""
+    H, W = cells
+    visible = torch.zeros(state.batch_size, H, W, dtype=torch.bool)
+    own = state.unit_alive & (state.unit_owner == player)
+    mark_sight(state.unit_pos.to(torch.float32).contiguous().numpy(),
+               table.sight[state.unit_type].to(torch.float32).contiguous().numpy(), own.contiguous().numpy(),
+               visible.numpy())
+    return visible
+
+
 def paint_units_kernel(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.Tensor, radius_px: torch.Tensor,
                        size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`arena.interface.features.paint_units` on the CPU through `paint_discs`: (layers [B, F, size, size], density
@@ -65,4 +113,4 @@ def paint_units_kernel(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.
     return layers, density
 
 
-__all__ = ["paint_discs", "paint_units_kernel"]
+__all__ = ["mark_sight", "paint_discs", "paint_units_kernel", "visible_cells_kernel"]

@@ -11,7 +11,7 @@ import torch
 import arena
 from agents.registry import make_agent
 from arena.interface.features import paint_units, paint_units_split, paint_units_together
-from arena.interface.fog import visible_cells, visible_cells_by_cell
+from arena.interface.fog import visible_cells, visible_cells_by_cell, visible_cells_in_runs
 from arena.multi_env import ArenaMultiEnv, player_view
 from arena.sim.state import Owner
 from arena.sim.units import unit_table
@@ -35,17 +35,22 @@ def scattered_state(seed: int, batch: int = 6, map_cells: int = 64):
                               unit_alive=alive)
 
 
+SIGHT = {"kernel (CPU)": visible_cells, "torch, in runs": visible_cells_in_runs}
+
+
+@pytest.mark.parametrize("marker", SIGHT)
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("player", [0, 1])
-def test_fog_by_runs_equals_fog_cell_by_cell_on_random_placements(seed, player):
+def test_fast_fog_equals_fog_cell_by_cell_on_random_placements(seed, player, marker):
     state = scattered_state(seed)
     table = unit_table(torch.device("cpu"))
     for cells in [(64, 64), (40, 72)]:
-        assert torch.equal(visible_cells(state, player, table, cells),
+        assert torch.equal(SIGHT[marker](state, player, table, cells),
                            visible_cells_by_cell(state, player, table, cells))
 
 
-def test_fog_by_runs_equals_fog_cell_by_cell_with_exact_sight_circles():
+@pytest.mark.parametrize("marker", SIGHT)
+def test_fast_fog_equals_fog_cell_by_cell_with_exact_sight_circles(marker):
     """Units on cell centres and corners with sight radii whose circles pass exactly through cell centres."""
     state = scattered_state(0, batch=2)
     B, U = state.unit_type.shape
@@ -56,15 +61,16 @@ def test_fog_by_runs_equals_fog_cell_by_cell_with_exact_sight_circles():
     table = unit_table(torch.device("cpu"))
     for sight in (5.0, 10.0, 13.0, 7.5):
         table_exact = dataclasses.replace(table, sight=torch.full_like(table.sight, sight))
-        assert torch.equal(visible_cells(state, 0, table_exact, (64, 64)),
+        assert torch.equal(SIGHT[marker](state, 0, table_exact, (64, 64)),
                            visible_cells_by_cell(state, 0, table_exact, (64, 64)))
 
 
-def test_no_living_unit_sees_nothing():
+@pytest.mark.parametrize("marker", SIGHT)
+def test_no_living_unit_sees_nothing(marker):
     state = scattered_state(1)
     state = state.replace(unit_alive=torch.zeros_like(state.unit_alive))
     table = unit_table(torch.device("cpu"))
-    assert not visible_cells(state, 0, table, (64, 64)).any()
+    assert not SIGHT[marker](state, 0, table, (64, 64)).any()
 
 
 PAINTERS = {"kernel (CPU)": paint_units, "torch, in two groups": paint_units_split}

@@ -16,6 +16,8 @@ import collections
 import dataclasses
 import math
 import os
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -815,13 +817,22 @@ def _grow_larva(G, T, b):
 
 @numba.njit(cache=True, parallel=True)
 def game_loops(G, T, bounds, economy):
-    """One game loop of every game [B, ...], in place; `G.died` [B, U] is written."""
+    """One game loop of every game [B, ...], in place; `G.died` [B, U] is written. The games are spread over
+    numba's threads (with one thread this costs no more than a serial loop)."""
     B, U = G.kind.shape
     for b in numba.prange(B):
         sf = np.empty((8, U), dtype=np.float32)
         sb = np.empty((8, U), dtype=np.bool_)
         si = np.empty((3, U), dtype=np.int64)
         _loop_one_game(G, T, bounds, economy, b, sf, sb, si)
+
+
+def _announce_first_compile() -> None:
+    """Say so on stderr when this machine has no compiled kernel cached yet (the first call then compiles it)."""
+    folder = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).parent / "__pycache__")
+    if not any(folder.rglob("kernels.game_loops-*.nbi")):
+        print("arena: compiling the engine's game loop for this machine (numba; first use only, about 30 s)",
+              file=sys.stderr, flush=True)
 
 
 _COMBAT_CHANGES = ("alive", "pos", "hp", "shields", "cooldown", "target", "order_kind", "order_pos", "order_unit",
@@ -840,10 +851,13 @@ def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
     table = kernel_table(params.table)
     bounds = params.bounds.to(torch.float32).contiguous().numpy()
     changes = _ECONOMY_CHANGES if params.economy else _COMBAT_CHANGES
-    copies = {name: getattr(state, FIELDS[name]).clone() for name in changes}
-    died = torch.zeros_like(state.unit_alive)
-    arrays = Games(**{name: (copies[name] if name in copies else getattr(state, FIELDS[name])).numpy()
+    # C-contiguous arrays only: numba compiles once per array layout, and a strided view would cost a compile.
+    copies = {name: getattr(state, FIELDS[name]).clone(memory_format=torch.contiguous_format) for name in changes}
+    died = torch.zeros_like(state.unit_alive, memory_format=torch.contiguous_format)
+    arrays = Games(**{name: (copies[name] if name in copies else getattr(state, FIELDS[name]).contiguous()).numpy()
                       for name in FIELDS}, died=died.numpy())
+    if not game_loops.signatures:  # first call in this process: compiled now, or loaded from the cache
+        _announce_first_compile()
     game_loops(arrays, table.arrays(), bounds, bool(params.economy))
     return state.replace(**{FIELDS[name]: value for name, value in copies.items()}), died
 

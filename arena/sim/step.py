@@ -73,7 +73,7 @@ game loop vectorised, 1.1 ms scalar, 3.8 ms eager). CUDA code is not affected.""
 
 
 def compiled_game_loop() -> LoopFunction:
-    """`game_loop` through torch.compile (optional speed-up on CPU, measured with benchmarks/engine.py --compile:
+    """`game_loop` through torch.compile (optional speed-up on CPU, measured with benchmarks/engine.py --engine compiled:
     about 3x at B = 1, up to 2x at B = 1024, none on 27m_vs_30m, where the eager engine's list of close pairs for
     collisions wins). The first call of each batch shape compiles for tens of seconds."""
     warnings.filterwarnings("ignore", message=".*functools.lru_cache.*", category=UserWarning)

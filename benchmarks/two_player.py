@@ -29,8 +29,9 @@ from arena.multi_env import ArenaMultiEnv, player_view  # noqa: E402
 INTERFACE = arena.InterfaceFormat(feature_layers=False, raw_units=True)
 
 
-def env_steps_per_second(scenario: str, batch: int, limits: Limits, steps: int, warmup: int) -> float:
-    env = ArenaMultiEnv(scenario, num_envs=batch, interface=INTERFACE, limits=limits)
+def env_steps_per_second(scenario: str, batch: int, limits: Limits, steps: int, warmup: int,
+                         engine: str = "auto") -> float:
+    env = ArenaMultiEnv(scenario, num_envs=batch, interface=INTERFACE, limits=limits, engine=engine)
     obs, _ = env.reset(seed=0)
     agents = [RandomAgent(seed=player) for player in range(env.num_players)]
     first = torch.ones(batch, dtype=torch.bool)
@@ -51,17 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", default="256,1024")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--engine", choices=("auto", "kernel", "torch", "compiled"), default="auto",
+                        help="what runs the game loop (default auto: the compiled kernel on the CPU)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     scenarios = [s for s in args.scenarios.split(",") if s] or [
         s for s in arena.scenario_ids() if arena.make_scenario(s).spec.num_agents == 2]
     print(f"# torch {torch.__version__}, 1 thread, {os.cpu_count()} CPUs; random actions for both players; "
-          f"unit lists; {args.steps} timed steps after {args.warmup} warm-up")
+          f"unit lists; {args.steps} timed steps after {args.warmup} warm-up; engine {args.engine}")
     print(f"{'scenario':24s} {'B':>6s} {'limits on':>10s} {'limits off':>11s} {'cost':>6s}  load")
     for scenario in scenarios:
         for batch in (int(b) for b in args.batch_sizes.split(",")):
-            on = env_steps_per_second(scenario, batch, Limits(), args.steps, args.warmup)
-            off = env_steps_per_second(scenario, batch, Limits.off(), args.steps, args.warmup)
+            on = env_steps_per_second(scenario, batch, Limits(), args.steps, args.warmup, args.engine)
+            off = env_steps_per_second(scenario, batch, Limits.off(), args.steps, args.warmup, args.engine)
             print(f"{scenario:24s} {batch:6d} {on:10,.0f} {off:11,.0f} {1 - on / off:6.0%}  {os.getloadavg()[0]:.1f}",
                   flush=True)
     return 0

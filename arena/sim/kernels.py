@@ -207,7 +207,7 @@ def _loop_one_game(G, T, bounds, economy, b, sf, sb, si):
     kind, owner, alive, target = G.kind[b], G.owner[b], G.alive[b], G.target[b]
     order_kind, order_pos, order_unit = G.order_kind[b], G.order_pos[b], G.order_unit[b]
     x0, y0, radius, total_raw, total_armored, new_x, new_y = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
-    alive_before, fighter, firing, blast, blocked, consumed = sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]
+    alive_before, fighter, firing, blast, consumed = sb[0], sb[1], sb[2], sb[3], sb[5]
     home = si[0]
     for i in range(U):
         x0[i] = G.pos[b, i, 0]

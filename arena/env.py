@@ -19,7 +19,7 @@ from arena.interface.unit_list import NUM_UNIT_FEATURES, SELECTION_FEATURES
 from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
-from arena.sim.state import CONTROL_GROUPS, Score, State, where
+from arena.sim.state import CONTROL_GROUPS, Score, State, put_games
 from arena.sim.step import Engine, SimParams, loop_function, run_loops
 from arena.sim.units import unit_table
 
@@ -135,11 +135,12 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
 
     def _autoreset(self, stepped: State) -> State:
         """Games whose episode ended on the previous step begin a new one (their action was ignored).
-        A new episode's spawn is built only on steps where some game needs one."""
+        A new episode's spawn is built only for the games that need one, on steps where some game does."""
         if not bool(self._needs_reset.any()):
             return stepped
-        fresh = self.scenario.initial_state(self.state.seed, self.state.episode + 1)
-        return where(self._needs_reset, fresh, stepped)
+        index = self._needs_reset.nonzero()[:, 0]  # spawn new episodes for these games only
+        fresh = self.scenario.initial_state(self.state.seed[index], self.state.episode[index] + 1)
+        return put_games(stepped, index, fresh)
 
     def _info(self, step_type: torch.Tensor, reward: torch.Tensor) -> dict:
         return {"step_type": step_type, "score": self.state.score[:, 0, Score.SCORE],

@@ -22,7 +22,7 @@ from arena.interface.observation import ObservationContext, observe, perceive
 from arena.interface.view import InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
-from arena.sim.state import Score, State, where
+from arena.sim.state import Score, State, put_games
 from arena.sim.step import Engine, SimParams, loop_function
 from arena.sim.units import unit_table
 
@@ -173,8 +173,9 @@ class ArenaMultiEnv:
         for pending in self._pending:
             pending.valid = pending.valid & ~self._needs_reset
         self.apm = self.apm.reset_where(self._needs_reset)
-        fresh = self.scenario.initial_state(self.state.seed, self.state.episode + 1)
-        return where(self._needs_reset, fresh, stepped)
+        index = self._needs_reset.nonzero()[:, 0]  # spawn new episodes for these games only
+        fresh = self.scenario.initial_state(self.state.seed[index], self.state.episode[index] + 1)
+        return put_games(stepped, index, fresh)
 
     def _remember(self, state: State) -> tuple[State, list[torch.Tensor | None]]:
         """Each player's visible cells now, added to what it has explored (None where no feature layer shows the

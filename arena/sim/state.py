@@ -203,6 +203,17 @@ def where(mask: torch.Tensor, if_true: State, if_false: State) -> State:
     return State(**fields)
 
 
+def put_games(state: State, index: torch.Tensor, games: State) -> State:
+    """`state` with its games at `index` [k] (long) replaced by the k games of `games`: what `where` does for a
+    mask, at the cost of the k games (a new episode's spawn is then built for those games only)."""
+    fields = {}
+    for field in dataclasses.fields(State):
+        merged = getattr(state, field.name).clone()
+        merged[index] = getattr(games, field.name)
+        fields[field.name] = merged
+    return State(**fields)
+
+
 def select_envs(state: State, index: torch.Tensor | slice) -> State:
     """The games at `index` along B."""
     return State(**{f.name: getattr(state, f.name)[index] for f in dataclasses.fields(State)})

@@ -129,7 +129,8 @@ def full_vision(state: State, player: int) -> torch.Tensor:
     return state.unit_alive
 
 
-__all__ = ["Visibility", "visible_cells", "visible_cells_in_runs", "visible_cells_by_cell", "visibility_states", "units_in_sight", "full_vision", "Owner"]
+__all__ = ["Visibility", "visible_cells", "visible_cells_in_runs", "visible_cells_by_cell", "visibility_states",
+           "units_in_sight", "full_vision", "Owner"]
 
 
 def units_in_sight_of_units(state: State, player: int, table: UnitTable) -> torch.Tensor:

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import torch
 
-import arena.sim.kernels  # noqa: F401  (sets numba's threading layer before any parallel kernel runs)
+from arena.sim.kernels import follow_torch_threads  # (importing it sets numba's threading layer first)
 
 _HALF = np.float32(0.5)
 
@@ -90,6 +90,7 @@ def mark_sight(pos, sight, own, visible):
 
 def visible_cells_kernel(state, player: int, table, cells: tuple[int, int]) -> torch.Tensor:
     """`arena.interface.fog.visible_cells` on the CPU through `mark_sight`: [B, H, W] bool."""
+    follow_torch_threads()
     H, W = cells
     visible = torch.zeros(state.batch_size, H, W, dtype=torch.bool)
     own = state.unit_alive & (state.unit_owner == player)
@@ -103,6 +104,7 @@ def paint_units_kernel(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.
                        size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`arena.interface.features.paint_units` on the CPU through `paint_discs`: (layers [B, F, size, size], density
     [B, size, size]), both float32."""
+    follow_torch_threads()
     B, U, F = values.shape
     layers = torch.zeros(B, F, size, size)
     density = torch.zeros(B, size, size)

@@ -828,10 +828,13 @@ def game_loops(G, T, bounds, economy):
 
 
 def _announce_first_compile() -> None:
-    """Say so on stderr when this machine has no compiled kernel cached yet (the first call then compiles it)."""
-    folder = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).parent / "__pycache__")
-    if not any(folder.rglob("kernels.game_loops-*.nbi")):
-        print("arena: compiling the engine's game loop for this machine (numba; first use only, about 30 s)",
+    """Say so on stderr when this machine has no compiled kernel cached yet (the first call then compiles it). The
+    cache is where numba keeps it: beside this file, or its user-wide fallback where that is not writable."""
+    cache = getattr(game_loops, "_cache", None)
+    folder = Path(getattr(cache, "_cache_path", None) or os.environ.get("NUMBA_CACHE_DIR")
+                  or Path(__file__).parent / "__pycache__")
+    if not any(folder.glob("kernels.game_loops-*.nbi")):
+        print("arena: compiling the engine's game loop for this machine (numba; first use only, about a minute)",
               file=sys.stderr, flush=True)
 
 
@@ -847,7 +850,7 @@ def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
     CPU tensors only."""
     if state.device.type != "cpu":
         raise ValueError(f"the kernel game loop runs on the CPU; the state is on {state.device}")
-    _follow_torch_threads()
+    follow_torch_threads()
     table = kernel_table(params.table)
     bounds = params.bounds.to(torch.float32).contiguous().numpy()
     changes = _ECONOMY_CHANGES if params.economy else _COMBAT_CHANGES
@@ -865,7 +868,7 @@ def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
 _threads = [0]
 
 
-def _follow_torch_threads() -> None:
+def follow_torch_threads() -> None:
     """Run the kernel's games on as many threads as torch uses in this process (arena.threads: one by default)."""
     wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
     if wanted != _threads[0]:

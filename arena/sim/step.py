@@ -73,9 +73,9 @@ game loop vectorised, 1.1 ms scalar, 3.8 ms eager). CUDA code is not affected.""
 
 
 def compiled_game_loop() -> LoopFunction:
-    """`game_loop` through torch.compile (optional speed-up on CPU, measured with benchmarks/engine.py --engine compiled:
-    about 3x at B = 1, up to 2x at B = 1024, none on 27m_vs_30m, where the eager engine's list of close pairs for
-    collisions wins). The first call of each batch shape compiles for tens of seconds."""
+    """`game_loop` through torch.compile (optional speed-up on CPU, measured with `benchmarks/engine.py --engine
+    compiled`: about 3x at B = 1, up to 2x at B = 1024, none on 27m_vs_30m, where the eager engine's list of close
+    pairs for collisions wins). The first call of each batch shape compiles for tens of seconds."""
     warnings.filterwarnings("ignore", message=".*functools.lru_cache.*", category=UserWarning)
     return torch.compile(game_loop, dynamic=False, options=CPU_COMPILE_OPTIONS)
 
@@ -144,7 +144,7 @@ def loop_function(engine: "str | Engine", params: SimParams) -> LoopFunction:
     if chosen is Engine.AUTO:
         chosen = Engine.KERNEL if kernel_applies(params) else Engine.TORCH
     if chosen is Engine.KERNEL:
-        if params.bounds.device.type != "cpu":
+        if not kernel_applies(params):
             raise ValueError(f"engine='kernel' runs on the CPU, not {params.bounds.device}; use engine='torch' "
                              "(or 'auto') there")
         from arena.sim.kernels import kernel_game_loop  # numba compiles on first use

@@ -20,7 +20,7 @@ from arena.interface.view import MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
 from arena.sim.state import CONTROL_GROUPS, Score, State, put_games
-from arena.sim.step import Engine, SimParams, loop_function, run_loops
+from arena.sim.step import Engine, SimParams, loop_function, loop_runner
 from arena.sim.units import unit_table
 
 
@@ -73,6 +73,8 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         self._game_loop = loop_function(engine, self.params)
         self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
                                                        self.params.bounds, spec.fog)
+        # Under fog what is seen is remembered after every loop, so the rule (_loop_rule) acts after each.
+        self._run_loops = loop_runner(engine, self.params, None if spec.fog else self.scenario.loop_trigger)
         self.single_observation_space = observation_space(self.interface, spec.num_units)
         self.single_action_space = action_space(self.interface)
         self.observation_space = self.single_observation_space
@@ -113,7 +115,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         visible, _ = perceive(state, 0, self.context)
         acted, result = apply_action(state, action, 0, self.context.table, self.interface, spec.geometry, visible,
                                      self.context.allowed, self.context.economy)
-        stepped = run_loops(acted, self.params, self.step_mul, self._loop_rule, self._game_loop)
+        stepped = self._run_loops(acted, self.params, self.step_mul, self._loop_rule)
         new_state = remember_seen(self._autoreset(stepped), self.context)
         terminated = self.scenario.terminated(new_state) & ~self._needs_reset
         truncated = (new_state.game_loop >= spec.time_limit_loops) & ~terminated & ~self._needs_reset

@@ -10,6 +10,7 @@ import torch
 
 from arena.interface.view import MapGeometry
 from arena.sim.state import State, empty_state
+from arena.sim.step import LoopTrigger
 from arena.sim.units import LOOPS_PER_GAME_SECOND
 
 MINI_GAME_CAMERA_BOUNDS = (10.0, 8.0, 54.0, 44.0)
@@ -62,6 +63,9 @@ class Scenario(abc.ABC):
     """A map's rules. Implementations are stateless: everything lives in the State."""
 
     spec: ScenarioSpec
+    loop_trigger: LoopTrigger | None = None
+    """When `loop_rule` may change a game (arena.sim.step.LoopTrigger): the compiled engine then runs all of a
+    step's loops in one call, stopping a game only after such a loop. None: the rule runs after every loop."""
 
     @abc.abstractmethod
     def spawn(self, state: State) -> State:

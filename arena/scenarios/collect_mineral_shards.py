@@ -9,7 +9,8 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, distance_to_nearest, first_valid, place, points_in_rect, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
-from arena.sim.units import UnitType, unit_table
+from arena.sim.step import LoopTrigger
+from arena.sim.units import UNIT_SPECS, UnitType, unit_table
 
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
 SHARD_AREA = (23.0, 21.0, 43.0, 35.0)
@@ -30,6 +31,9 @@ def shard_points(state: State) -> torch.Tensor:
 
 
 class CollectMineralShards(Scenario):
+    loop_trigger = LoopTrigger(near=((0, MARINES), (MARINES, MARINES + SHARDS),
+                                     UNIT_SPECS[UnitType.MARINE].radius + UNIT_SPECS[UnitType.MINERAL_SHARD].radius),
+                               empty=(MARINES, MARINES + SHARDS))
     spec = ScenarioSpec(
         name="CollectMineralShards", version=1, num_units=MARINES + SHARDS, playable=PLAYABLE,
         camera_start=(33.0, 28.0), time_limit_s=120.0,

@@ -13,6 +13,7 @@ from arena.scenarios.spawn import any_true, column_positions, place, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
 from arena.sim.state import where as state_where
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType, unit_table
 
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
@@ -43,6 +44,11 @@ class CombatWaves(Scenario):
     """Shared rules of the two wave mini-games."""
 
     wave_spec: Wave
+
+    @property
+    def loop_trigger(self) -> LoopTrigger:
+        kills = ((MARINE_SLOTS, None), self.wave_spec.reward_per_kill)
+        return LoopTrigger(empty=(MARINE_SLOTS, None), kill_scores=(kills, ((0, MARINE_SLOTS), -1.0)))
 
     def _side(self, state: State) -> torch.Tensor:
         key = rng.episode_key(state.seed, state.episode, state.wave, STREAM_SIDE)

@@ -14,6 +14,7 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import column_positions, slot_range
 from arena.sim.economy import spawn_units
 from arena.sim.state import Order, Owner, Score, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType, unit_table
 
 PLAYABLE = (19.9, 19.0, 45.9, 37.0)
@@ -70,6 +71,7 @@ def spawn_base(state: State, fields: tuple[tuple[float, float], ...], geysers: t
 
 
 class CollectMineralsAndGas(Scenario):
+    loop_trigger = LoopTrigger(after_step=True)  # the score is recomputed from the state
     spec = ScenarioSpec(
         name="CollectMineralsAndGas", version=1, num_units=128, playable=PLAYABLE, camera_start=CAMERA_START,
         time_limit_s=420.0, economy=True,
@@ -86,6 +88,7 @@ class CollectMineralsAndGas(Scenario):
 
 
 class BuildMarines(Scenario):
+    loop_trigger = LoopTrigger(after_step=True)  # the score is recomputed from the state
     spec = ScenarioSpec(
         name="BuildMarines", version=1, num_units=256, playable=PLAYABLE, camera_start=CAMERA_START,
         time_limit_s=900.0, economy=True, functions=BUILD_MARINES_FUNCTIONS,

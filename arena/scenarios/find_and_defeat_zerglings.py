@@ -11,6 +11,7 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, choose_sites, distance_to_nearest, lattice_sites, place, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType
 
 PLAYABLE = (10.0, 12.0, 54.0, 44.0)
@@ -70,6 +71,7 @@ def respawned_zerglings(state: State) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class FindAndDefeatZerglings(Scenario):
+    loop_trigger = LoopTrigger(empty=(MARINES, None), kill_scores=(((MARINES, None), 1.0), ((0, MARINES), -1.0)))
     spec = ScenarioSpec(
         name="FindAndDefeatZerglings", version=1, num_units=MARINES + ZERGLINGS, playable=PLAYABLE,
         camera_start=CENTRE, time_limit_s=180.0, fog=True,

@@ -8,6 +8,7 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, first_valid, place, points_in_rect, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType
 
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
@@ -33,6 +34,7 @@ def beacon_point(state: State, marine_pos: torch.Tensor) -> torch.Tensor:
 
 
 class MoveToBeacon(Scenario):
+    loop_trigger = LoopTrigger(near=((MARINE, MARINE + 1), (BEACON, BEACON + 1), REACH))
     spec = ScenarioSpec(
         name="MoveToBeacon", version=1, num_units=2, playable=PLAYABLE, camera_start=(33.0, 28.0),
         time_limit_s=120.0,

@@ -18,6 +18,7 @@ from arena.scenarios.spawn import column_positions, place, slot_range
 from arena.sim import rng
 from arena.sim.orders import issue_orders
 from arena.sim.state import Order, Owner, Score, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType
 
 PLAYABLE = (16.0, 16.0, 48.0, 48.0)
@@ -56,6 +57,11 @@ def place_army(state: State, army: Army, *, start: int, owner: Owner, centre: to
 
 class Skirmish(Scenario):
     """Shared rules: the agent's army (player 1, slots first, preselected) against the enemy's (player 2)."""
+
+
+    @property
+    def loop_trigger(self) -> LoopTrigger:
+        return LoopTrigger(kill_scores=(((self.num_own, None), 1.0),))
 
     own_army: Army
     enemy_army: Army

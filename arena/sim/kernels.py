@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from arena.sim.state import State
+from arena.sim.step import LoopRule, LoopTrigger
 from arena.sim.units import UnitTable
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
@@ -35,7 +36,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 # file, so they live here as literals; tests/arena/test_kernels.py checks each against the torch passes' own.
 _NONE, _MOVE, _ATTACK_MOVE, _ATTACK_UNIT, _HOLD, _GATHER, _RETURN = 0, 1, 2, 3, 4, 5, 6  # arena.sim.state.Order
 _PLAYER_1, _PLAYER_2, _NEUTRAL = 0, 1, 2  # arena.sim.state.Owner
-_KILLED = 5  # Score.KILLED_VALUE_UNITS
+_SCORE, _KILLED = 0, 5  # Score.SCORE, Score.KILLED_VALUE_UNITS
 _SLACK = np.float32(1e-3)  # arena.sim.geometry.RANGE_SLACK
 _LOW_PRIORITY = np.float32(1000.0)  # arena.sim.targeting.LOW_PRIORITY
 _ARRIVAL = np.float32(0.1)  # arena.sim.movement.ARRIVAL_DISTANCE
@@ -815,16 +816,73 @@ def _grow_larva(G, T, b):
             G.larva[b, i] = min(G.larva[b, i] + _LARVA_PER_LOOP, _MAX_LARVA)
 
 
+@numba.njit(cache=True)
+def _any_alive_near(G, b, near, reach):
+    """Whether an alive unit of slots [near[0], near[1]) of game b is within `reach` of an alive unit of slots
+    [near[2], near[3])."""
+    for i in range(near[0], near[1]):
+        if G.alive[b, i]:
+            for j in range(near[2], near[3]):
+                if G.alive[b, j]:
+                    dx = G.pos[b, i, 0] - G.pos[b, j, 0]
+                    dy = G.pos[b, i, 1] - G.pos[b, j, 1]
+                    if dx * dx + dy * dy <= reach * reach:
+                        return True
+    return False
+
+
+@numba.njit(cache=True)
+def _rule_may_act(G, b, on_death, near, reach, empty):
+    """Whether a scenario's loop rule may change game b after this loop (arena.sim.step.LoopTrigger)."""
+    if on_death:
+        for i in range(G.died.shape[1]):
+            if G.died[b, i]:
+                return True
+    if near[0] < near[1] and _any_alive_near(G, b, near, reach):
+        return True
+    if empty[0] < empty[1]:
+        for i in range(empty[0], empty[1]):
+            if G.alive[b, i]:
+                return False
+        return True
+    return False
+
+
+@numba.njit(cache=True)
+def _score_kills(G, b, kill_slots, kill_weights):
+    """Player 1's score += the weight of each slot range [kill_slots[k, 0], kill_slots[k, 1]) per death in it this
+    loop (counted, then weighted and summed, as the rules do in float32)."""
+    total = np.float32(0.0)
+    for k in range(kill_slots.shape[0]):
+        count = 0
+        for i in range(kill_slots[k, 0], kill_slots[k, 1]):
+            if G.died[b, i]:
+                count += 1
+        total += np.float32(count) * kill_weights[k]
+    G.score[b, 0, _SCORE] += total
+
+
 @numba.njit(cache=True, parallel=True)
-def game_loops(G, T, bounds, economy):
-    """One game loop of every game [B, ...], in place; `G.died` [B, U] is written. The games are spread over
-    numba's threads (with one thread this costs no more than a serial loop)."""
+def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach, empty, kill_slots, kill_weights):
+    """Game loops of every game [B, ...], in place: game b runs until its `loops_left[b]` reach 0, or stops
+    (`stopped[b]`) after a loop after which its scenario's rule may act (on_death, near [4] slots, reach, empty [2]
+    slots: arena.sim.step.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
+    other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K]). `G.died` [B, U] holds the
+    deaths of each game's last loop. The games are spread over numba's threads (with one thread this costs no more
+    than a serial loop)."""
     B, U = G.kind.shape
     for b in numba.prange(B):
         sf = np.empty((8, U), dtype=np.float32)
         sb = np.empty((8, U), dtype=np.bool_)
         si = np.empty((3, U), dtype=np.int64)
-        _loop_one_game(G, T, bounds, economy, b, sf, sb, si)
+        stopped[b] = False
+        while loops_left[b] > 0:
+            _loop_one_game(G, T, bounds, economy, b, sf, sb, si)
+            loops_left[b] -= 1
+            if _rule_may_act(G, b, on_death, near, reach, empty):
+                stopped[b] = True
+                break
+            _score_kills(G, b, kill_slots, kill_weights)
 
 
 def _announce_first_compile() -> None:
@@ -848,6 +906,62 @@ _ECONOMY_CHANGES = tuple(name for name in FIELDS if name not in ("rally",))
 def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
     """`arena.sim.step.game_loop` as the compiled kernel: the new state and the units that died in the loop [B, U].
     CPU tensors only."""
+    B = state.batch_size
+    return _run_kernel(state, params, np.ones(B, dtype=np.int64), np.zeros(B, dtype=np.bool_), None)
+
+
+def kernel_run_loops(state: State, params, loops: int, rule: LoopRule | None, trigger: LoopTrigger) -> State:
+    """`arena.sim.step.run_loops` in as few kernel calls as the rule allows: each game runs on inside the kernel
+    until a loop after which `trigger` says its scenario's `rule` may act; the rule then runs (on the whole batch:
+    it leaves the other games as they are, which is what a LoopTrigger promises), and the kernel carries on with
+    each game's remaining loops. CPU tensors only."""
+    B = state.batch_size
+    left = np.full(B, loops, dtype=np.int64)
+    stopped = np.zeros(B, dtype=np.bool_)
+    if rule is None:
+        return _run_kernel(state, params, left, stopped, None)[0]
+    while True:
+        state, died = _run_kernel(state, params, left, stopped, trigger)
+        if stopped.any():
+            state = rule(state, died & torch.from_numpy(stopped.copy())[:, None])
+        if not left.any():
+            break
+    if trigger.after_step:
+        state = rule(state, torch.zeros_like(state.unit_alive))
+    return state
+
+
+def _slots(pair: tuple[int, int | None], units: int) -> tuple[int, int]:
+    return pair[0], units if pair[1] is None else min(pair[1], units)
+
+
+def _trigger_arrays(trigger: LoopTrigger | None, units: int) -> tuple:
+    """The kernel's arguments for `trigger`: on_death, near [4] slots, reach, empty [2] slots, kill_slots [K, 2],
+    kill_weights [K] (empty ranges switch a test off)."""
+    near, reach, empty = np.zeros(4, dtype=np.int64), np.float32(0.0), np.zeros(2, dtype=np.int64)
+    kill_slots, kill_weights = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)
+    if trigger is None:
+        return False, near, reach, empty, kill_slots, kill_weights
+    if trigger.near is not None:
+        first, second, distance = trigger.near
+        near[:] = (*_slots(first, units), *_slots(second, units))
+        reach = np.float32(distance + NEAR_MARGIN)
+    if trigger.empty is not None:
+        empty[:] = _slots(trigger.empty, units)
+    if trigger.kill_scores:
+        kill_slots = np.array([_slots(slots, units) for slots, _ in trigger.kill_scores], dtype=np.int64)
+        kill_weights = np.array([weight for _, weight in trigger.kill_scores], dtype=np.float32)
+    return trigger.on_death, near, reach, empty, kill_slots, kill_weights
+
+
+NEAR_MARGIN = 1e-3
+"""Map units added to a LoopTrigger's reach: the rules compare float32 square roots, the kernel squares; stopping a
+game for nothing costs a rule call, missing one would change the game."""
+
+
+def _run_kernel(state: State, params, loops_left: np.ndarray, stopped: np.ndarray, trigger: LoopTrigger | None
+                ) -> tuple[State, torch.Tensor]:
+    """game_loops on copies of the fields it changes; `loops_left` and `stopped` [B] are updated in place."""
     if state.device.type != "cpu":
         raise ValueError(f"the kernel game loop runs on the CPU; the state is on {state.device}")
     follow_torch_threads()
@@ -861,7 +975,8 @@ def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
                       for name in FIELDS}, died=died.numpy())
     if not game_loops.signatures:  # first call in this process: compiled now, or loaded from the cache
         _announce_first_compile()
-    game_loops(arrays, table.arrays(), bounds, bool(params.economy))
+    game_loops(arrays, table.arrays(), bounds, bool(params.economy), loops_left, stopped,
+               *_trigger_arrays(trigger, state.num_units))
     return state.replace(**{FIELDS[name]: value for name, value in copies.items()}), died
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import warnings
 from typing import Callable
 
@@ -20,6 +21,27 @@ from arena.sim.units import UnitTable, unit_table
 
 LoopRule = Callable[[State, torch.Tensor], State]
 """A scenario's per-loop rule: (state after the loop, units that died in it [B, U]) -> state."""
+
+Slots = tuple[int, "int | None"]
+"""A range of unit slots [first, end); end None: to the last slot."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopTrigger:
+    """When a scenario's loop rule may change a game, so that the compiled engine can run a game's loops without
+    calling the rule in between: after a loop in which a unit died (`on_death`); in which an alive unit of the
+    first slots of `near` is within its distance (map units) of an alive unit of its second slots; or after which
+    no unit of the `empty` slots is alive. After any other loop the rule must do no more than `kill_scores` says:
+    add to player 1's score a weight per unit of a slot range that died in the loop (the kernel does that itself).
+    tests/arena/test_kernels.py steps every one-player scenario on both engines. `after_step`: the rule also runs
+    once after the step's last loop, for rules that recompute a value from the state (the economy mini-games'
+    scores)."""
+
+    on_death: bool = False
+    near: "tuple[Slots, Slots, float] | None" = None
+    empty: "Slots | None" = None
+    kill_scores: "tuple[tuple[Slots, float], ...]" = ()
+    after_step: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,19 +156,29 @@ def kernel_applies(params: SimParams) -> bool:
     return params.bounds.device.type == "cpu"
 
 
-def loop_function(engine: "str | Engine", params: SimParams) -> LoopFunction:
-    """The game loop `engine` runs for games with `params`.
+def chosen_engine(engine: "str | Engine", params: SimParams) -> "Engine":
+    """The engine that runs games with `params` (auto resolved: the kernel on the CPU, the torch passes on a GPU).
 
     Raises:
         ValueError: an unknown engine, or the kernel asked for on a GPU.
     """
     chosen = Engine.parse(engine)
     if chosen is Engine.AUTO:
-        chosen = Engine.KERNEL if kernel_applies(params) else Engine.TORCH
+        return Engine.KERNEL if kernel_applies(params) else Engine.TORCH
+    if chosen is Engine.KERNEL and not kernel_applies(params):
+        raise ValueError(f"engine='kernel' runs on the CPU, not {params.bounds.device}; use engine='torch' "
+                         "(or 'auto') there")
+    return chosen
+
+
+def loop_function(engine: "str | Engine", params: SimParams) -> LoopFunction:
+    """The game loop `engine` runs for games with `params`.
+
+    Raises:
+        ValueError: an unknown engine, or the kernel asked for on a GPU.
+    """
+    chosen = chosen_engine(engine, params)
     if chosen is Engine.KERNEL:
-        if not kernel_applies(params):
-            raise ValueError(f"engine='kernel' runs on the CPU, not {params.bounds.device}; use engine='torch' "
-                             "(or 'auto') there")
         from arena.sim.kernels import kernel_game_loop  # numba compiles on first use
 
         return kernel_game_loop
@@ -164,3 +196,21 @@ def run_loops(state: State, params: SimParams, loops: int, rule: LoopRule | None
         if rule is not None:
             state = rule(state, died)
     return state
+
+
+LoopRunner = Callable[[State, SimParams, int, "LoopRule | None"], State]
+"""(state, params, loops, rule) -> the state after `loops` game loops, the rule applied after each."""
+
+
+def loop_runner(engine: "str | Engine", params: SimParams, trigger: LoopTrigger | None) -> LoopRunner:
+    """How `engine` runs a step's game loops: on the kernel, with a scenario's `trigger`, all of a step's loops in
+    one call (a game stops early only where the rule may act); otherwise one `loop_function` call per loop.
+
+    Raises:
+        ValueError: as loop_function.
+    """
+    if trigger is not None and chosen_engine(engine, params) is Engine.KERNEL:
+        from arena.sim.kernels import kernel_run_loops  # numba compiles on first use
+
+        return functools.partial(kernel_run_loops, trigger=trigger)
+    return functools.partial(run_loops, loop=loop_function(engine, params))

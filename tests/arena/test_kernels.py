@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import arena
+from arena.env import StepType
 from arena.scenarios.registry import make_scenario, scenario_ids
 from arena.sim import geometry, movement, targeting
 from arena.sim.kernels import CONSTANTS, kernel_game_loop
@@ -222,21 +223,29 @@ def test_the_kernels_constants_are_the_torch_passes() -> None:
             assert value == pytest.approx(expected, rel=1e-6), name
 
 
-@pytest.mark.parametrize("scenario_id", ["DefeatRoaches", "MarineMirror", "Skirmish3m", "CollectMineralsAndGas",
-                                         "FullGameTvZ"])
-def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
-    """30 steps of random play: each step starts both environments (engine='kernel' and 'torch') from the same state
-    with the same actions, and their next states, rewards and step types agree. (Left to run apart, two games
-    drift: a push rounded differently can bring a unit into range one loop earlier.)"""
+def _step_both(scenario_id: str, steps: int, agent: str | None = None, num_envs: int = 4) -> int:
+    """`steps` steps of random play (or of `agent`): each step starts both environments (engine='kernel' and 'torch')
+    from the same state with the same actions, and their next states, rewards and step types must agree. (Left to
+    run apart, two games drift: a push rounded differently can bring a unit into range one loop earlier.) Returns
+    the number of nonzero rewards seen."""
+    from agents.registry import make_agent
     from tests.arena.test_determinism import random_actions
 
     fmt = arena.InterfaceFormat(screen_size=16, minimap_size=16, raw_units=True)
-    kernel, reference = (arena.make(scenario_id, num_envs=4, interface=fmt, engine=e) for e in ("kernel", "torch"))
+    kernel, reference = (arena.make(scenario_id, num_envs=num_envs, interface=fmt, engine=e)
+                         for e in ("kernel", "torch"))
     obs, _ = reference.reset(seed=3)
     kernel.reset(seed=3)
+    player = None if agent is None else make_agent(agent, scenario_id)
+    if player is not None:
+        player.reset(num_envs)
+    first = torch.ones(num_envs, dtype=torch.bool)
     g = torch.Generator().manual_seed(0)
-    for step in range(30):
-        if obs["available_actions"].dim() == 3:  # two players
+    rewarded = 0
+    for step in range(steps):
+        if player is not None:
+            actions = player.act(obs, first)
+        elif obs["available_actions"].dim() == 3:  # two players
             actions = [random_actions({k: v[:, p] for k, v in obs.items()}, g, fmt, attack_bias=0.5)
                        for p in range(reference.num_players)]
         else:
@@ -246,10 +255,37 @@ def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
             kernel.apm, kernel._pending = reference.apm, list(reference._pending)
         kernel._needs_reset = reference._needs_reset.clone()
         _, reward_k, terminated_k, truncated_k, _ = kernel.step(actions)
-        obs, reward, terminated, truncated, _ = reference.step(actions)
+        obs, reward, terminated, truncated, info = reference.step(actions)
+        first = info["step_type"] == int(StepType.FIRST)
         assert_states_agree(reference.state, kernel.state, f"{scenario_id} step {step}")
         assert torch.allclose(reward_k, reward) and torch.equal(terminated_k, terminated) and \
             torch.equal(truncated_k, truncated), f"{scenario_id} step {step}"
+        rewarded += int((reward != 0).sum())
+    return rewarded
+
+
+@pytest.mark.parametrize("scenario_id", ["DefeatRoaches", "MarineMirror", "Skirmish3m", "CollectMineralsAndGas",
+                                         "FullGameTvZ", "Skirmish2s3z", "DefeatZerglingsAndBanelings"])
+def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
+    """30 steps of random play on both engines (one-player scenarios run a step's loops in one kernel call, the rule
+    only after loops its LoopTrigger names)."""
+    _step_both(scenario_id, 30)
+
+
+@pytest.mark.parametrize("scenario_id", ["MoveToBeacon", "CollectMineralShards"])
+def test_the_scripted_agent_plays_alike_on_either_engine(scenario_id: str) -> None:
+    """The scripted agent reaches beacons and collects shards: the loops after which the rule acts (its LoopTrigger)
+    come up often, and both engines still step alike."""
+    assert _step_both(scenario_id, 40, agent="scripted") > 0
+
+
+def test_every_one_player_scenario_without_fog_declares_its_loop_trigger() -> None:
+    """Without a LoopTrigger the kernel runs one loop per call, correct but slower: every one-player mini-game
+    without fog has one."""
+    for scenario_id in scenario_ids():
+        spec = make_scenario(scenario_id).spec
+        if spec.num_agents == 1 and not spec.fog:
+            assert make_scenario(scenario_id).loop_trigger is not None, scenario_id
 
 
 def test_engines_are_chosen_by_name_with_clear_errors() -> None:

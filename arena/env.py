@@ -73,8 +73,7 @@ class ArenaEnv(gymnasium.vector.VectorEnv):
         self._game_loop = loop_function(engine, self.params)
         self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
                                                        self.params.bounds, spec.fog)
-        # Under fog what is seen is remembered after every loop, so the rule (_loop_rule) acts after each.
-        self._run_loops = loop_runner(engine, self.params, None if spec.fog else self.scenario.loop_trigger)
+        self._run_loops = loop_runner(engine, self.params, self.scenario.loop_trigger, fog=self.context.fog)
         self.single_observation_space = observation_space(self.interface, spec.num_units)
         self.single_action_space = action_space(self.interface)
         self.observation_space = self.single_observation_space

@@ -4,7 +4,8 @@ spread over the CPU's threads, instead of [B, U, K] pixel lists scattered by tor
 - `paint_discs`: units as discs in the feature layers, the pixels of
   `arena.interface.features.paint_units_together`: a unit covers the pixels whose centre lies within its radius and
   the pixel under its centre; where units overlap, the one in the higher slot is on top; density counts them all.
-- `mark_sight`: fog of war's visible cells, those of `arena.interface.fog.visible_cells_by_cell`.
+- `mark_sight` (in arena.sim.kernels, whose game loops mark what is seen too): fog of war's visible cells, those
+  of `arena.interface.fog.visible_cells_by_cell`.
 
 The torch versions stay as the references the tests compare against, pixel for pixel and cell for cell.
 """
@@ -17,7 +18,7 @@ import numba
 import numpy as np
 import torch
 
-from arena.sim.kernels import follow_torch_threads  # (importing it sets numba's threading layer first)
+from arena.sim.kernels import follow_torch_threads, mark_sight  # (sets numba's threading layer first)
 
 _HALF = np.float32(0.5)
 
@@ -52,40 +53,6 @@ def paint_discs(values, drawn, pos_px, radius_px, layers, density):
                         for f in range(F):
                             layers[b, f, y, x] = values[b, u, f]
                         density[b, y, x] += 1.0
-
-
-@numba.njit(cache=True, parallel=True)
-def mark_sight(pos, sight, own, visible):
-    """pos [B, U, 2] float32 map units, sight [B, U] float32, own [B, U] bool (the player's living units); sets
-    visible [B, H, W] (False on entry) where a cell's centre lies within a unit's sight of its centre (the formula of
-    arena.interface.fog.visible_cells_by_cell: ((dx + 0.5) - frac_x)^2 + ((dy + 0.5) - frac_y)^2 <= sight^2)."""
-    B, U = own.shape
-    H, W = visible.shape[1], visible.shape[2]
-    for b in numba.prange(B):
-        for u in range(U):
-            if not own[b, u]:
-                continue
-            fx = np.float32(math.floor(pos[b, u, 0]))
-            fy = np.float32(math.floor(pos[b, u, 1]))
-            cx, cy = int(fx), int(fy)
-            frac_x = pos[b, u, 0] - fx
-            frac_y = pos[b, u, 1] - fy
-            s = sight[b, u]
-            reach2 = s * s
-            k = int(math.ceil(max(s, np.float32(0.0)))) + 1
-            for dy in range(-k, k + 1):
-                y = cy + dy
-                if y < 0 or y >= H:
-                    continue
-                gy = (np.float32(dy) + _HALF) - frac_y
-                gy2 = gy * gy
-                for dx in range(-k, k + 1):
-                    x = cx + dx
-                    if x < 0 or x >= W:
-                        continue
-                    gx = (np.float32(dx) + _HALF) - frac_x
-                    if gy2 + gx * gx <= reach2:
-                        visible[b, y, x] = True
 
 
 def visible_cells_kernel(state, player: int, table, cells: tuple[int, int]) -> torch.Tensor:

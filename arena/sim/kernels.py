@@ -38,6 +38,7 @@ _NONE, _MOVE, _ATTACK_MOVE, _ATTACK_UNIT, _HOLD, _GATHER, _RETURN = 0, 1, 2, 3, 
 _PLAYER_1, _PLAYER_2, _NEUTRAL = 0, 1, 2  # arena.sim.state.Owner
 _SCORE, _KILLED = 0, 5  # Score.SCORE, Score.KILLED_VALUE_UNITS
 _SLACK = np.float32(1e-3)  # arena.sim.geometry.RANGE_SLACK
+_HALF = np.float32(0.5)
 _LOW_PRIORITY = np.float32(1000.0)  # arena.sim.targeting.LOW_PRIORITY
 _ARRIVAL = np.float32(0.1)  # arena.sim.movement.ARRIVAL_DISTANCE
 _CROWD_ARRIVAL = np.float32(1.5)  # arena.sim.movement.CROWD_ARRIVAL_DISTANCE
@@ -849,6 +850,54 @@ def _rule_may_act(G, b, on_death, near, reach, empty):
 
 
 @numba.njit(cache=True)
+def _mark_unit_sight(x, y, s, grid):
+    """Set grid [H, W] where a cell's centre lies within sight `s` of the point (x, y) (the formula of
+    arena.interface.fog.visible_cells_by_cell: ((dx + 0.5) - frac_x)^2 + ((dy + 0.5) - frac_y)^2 <= s^2)."""
+    H, W = grid.shape
+    fx = np.float32(math.floor(x))
+    fy = np.float32(math.floor(y))
+    cx, cy = int(fx), int(fy)
+    frac_x = x - fx
+    frac_y = y - fy
+    reach2 = s * s
+    k = int(math.ceil(max(s, np.float32(0.0)))) + 1
+    for dy in range(-k, k + 1):
+        row = cy + dy
+        if row < 0 or row >= H:
+            continue
+        gy = (np.float32(dy) + _HALF) - frac_y
+        gy2 = gy * gy
+        for dx in range(-k, k + 1):
+            col = cx + dx
+            if col < 0 or col >= W:
+                continue
+            gx = (np.float32(dx) + _HALF) - frac_x
+            if gy2 + gx * gx <= reach2:
+                grid[row, col] = True
+
+
+@numba.njit(cache=True, parallel=True)
+def mark_sight(pos, sight, own, visible):
+    """pos [B, U, 2] float32 map units, sight [B, U] float32, own [B, U] bool (the player's living units); sets
+    visible [B, H, W] (False on entry) where a cell's centre lies within a unit's sight of its centre."""
+    B, U = own.shape
+    for b in numba.prange(B):
+        for u in range(U):
+            if own[b, u]:
+                _mark_unit_sight(pos[b, u, 0], pos[b, u, 1], sight[b, u], visible[b])
+
+
+@numba.njit(cache=True)
+def _mark_seen(G, T, b, explored):
+    """Add what each agent player of game b sees now to its explored cells, explored [B, A, H, W]
+    (arena.interface.observation.remember_seen)."""
+    for p in range(explored.shape[1]):
+        for i in range(G.kind.shape[1]):
+            if G.alive[b, i] and G.owner[b, i] == p:
+                _mark_unit_sight(G.pos[b, i, 0], G.pos[b, i, 1], T.sight[G.kind[b, i]], explored[b, p])
+
+
+@numba.njit(cache=True)
 def _score_kills(G, b, kill_slots, kill_weights):
     """Player 1's score += the weight of each slot range [kill_slots[k, 0], kill_slots[k, 1]) per death in it this
     loop (counted, then weighted and summed, as the rules do in float32)."""
@@ -863,12 +912,13 @@ def _score_kills(G, b, kill_slots, kill_weights):
 
 
 @numba.njit(cache=True, parallel=True)
-def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach, empty, kill_slots, kill_weights):
+def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach, empty, kill_slots, kill_weights,
+               fog, explored):
     """Game loops of every game [B, ...], in place: game b runs until its `loops_left[b]` reach 0, or stops
     (`stopped[b]`) after a loop after which its scenario's rule may act (on_death, near [4] slots, reach, empty [2]
     slots: arena.sim.step.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
-    other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K]). `G.died` [B, U] holds the
-    deaths of each game's last loop. The games are spread over numba's threads (with one thread this costs no more
+    other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K]) and, with `fog`, adds what each
+    player sees to `explored` [B, A, H, W]. `G.died` [B, U] holds the deaths of each game's last loop. The games are spread over numba's threads (with one thread this costs no more
     than a serial loop)."""
     B, U = G.kind.shape
     for b in numba.prange(B):
@@ -883,6 +933,8 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
                 stopped[b] = True
                 break
             _score_kills(G, b, kill_slots, kill_weights)
+            if fog:
+                _mark_seen(G, T, b, explored)
 
 
 def _announce_first_compile() -> None:
@@ -907,21 +959,23 @@ def kernel_game_loop(state: State, params) -> tuple[State, torch.Tensor]:
     """`arena.sim.step.game_loop` as the compiled kernel: the new state and the units that died in the loop [B, U].
     CPU tensors only."""
     B = state.batch_size
-    return _run_kernel(state, params, np.ones(B, dtype=np.int64), np.zeros(B, dtype=np.bool_), None)
+    return _run_kernel(state, params, np.ones(B, dtype=np.int64), np.zeros(B, dtype=np.bool_), None, False)
 
 
-def kernel_run_loops(state: State, params, loops: int, rule: LoopRule | None, trigger: LoopTrigger) -> State:
+def kernel_run_loops(state: State, params, loops: int, rule: LoopRule | None, trigger: LoopTrigger,
+                     fog: bool = False) -> State:
     """`arena.sim.step.run_loops` in as few kernel calls as the rule allows: each game runs on inside the kernel
     until a loop after which `trigger` says its scenario's `rule` may act; the rule then runs (on the whole batch:
     it leaves the other games as they are, which is what a LoopTrigger promises), and the kernel carries on with
-    each game's remaining loops. CPU tensors only."""
+    each game's remaining loops. With `fog` the rule also remembers what the players see (as the environments'
+    rule does under fog of war), and the kernel does so after the loops it does not stop at. CPU tensors only."""
     B = state.batch_size
     left = np.full(B, loops, dtype=np.int64)
     stopped = np.zeros(B, dtype=np.bool_)
     if rule is None:
-        return _run_kernel(state, params, left, stopped, None)[0]
+        return _run_kernel(state, params, left, stopped, None, fog)[0]
     while True:
-        state, died = _run_kernel(state, params, left, stopped, trigger)
+        state, died = _run_kernel(state, params, left, stopped, trigger, fog)
         if stopped.any():
             state = rule(state, died & torch.from_numpy(stopped.copy())[:, None])
         if not left.any():
@@ -959,9 +1013,10 @@ NEAR_MARGIN = 1e-3
 game for nothing costs a rule call, missing one would change the game."""
 
 
-def _run_kernel(state: State, params, loops_left: np.ndarray, stopped: np.ndarray, trigger: LoopTrigger | None
-                ) -> tuple[State, torch.Tensor]:
-    """game_loops on copies of the fields it changes; `loops_left` and `stopped` [B] are updated in place."""
+def _run_kernel(state: State, params, loops_left: np.ndarray, stopped: np.ndarray, trigger: LoopTrigger | None,
+                fog: bool) -> tuple[State, torch.Tensor]:
+    """game_loops on copies of the fields it changes (and of `explored` with `fog`); `loops_left` and `stopped` [B]
+    are updated in place."""
     if state.device.type != "cpu":
         raise ValueError(f"the kernel game loop runs on the CPU; the state is on {state.device}")
     follow_torch_threads()
@@ -975,9 +1030,15 @@ def _run_kernel(state: State, params, loops_left: np.ndarray, stopped: np.ndarra
                       for name in FIELDS}, died=died.numpy())
     if not game_loops.signatures:  # first call in this process: compiled now, or loaded from the cache
         _announce_first_compile()
+    explored = state.explored.clone(memory_format=torch.contiguous_format) if fog else _NO_FOG
     game_loops(arrays, table.arrays(), bounds, bool(params.economy), loops_left, stopped,
-               *_trigger_arrays(trigger, state.num_units))
-    return state.replace(**{FIELDS[name]: value for name, value in copies.items()}), died
+               *_trigger_arrays(trigger, state.num_units), fog, explored.numpy())
+    changed = {FIELDS[name]: value for name, value in copies.items()}
+    return state.replace(**changed, **({"explored": explored} if fog else {})), died
+
+
+_NO_FOG = torch.zeros(1, 1, 1, 1, dtype=torch.bool)
+"""What the kernel gets for `explored` without fog (one array type: one compiled kernel)."""
 
 
 _threads = [0]

@@ -202,9 +202,11 @@ LoopRunner = Callable[[State, SimParams, int, "LoopRule | None"], State]
 """(state, params, loops, rule) -> the state after `loops` game loops, the rule applied after each."""
 
 
-def loop_runner(engine: "str | Engine", params: SimParams, trigger: LoopTrigger | None) -> LoopRunner:
+def loop_runner(engine: "str | Engine", params: SimParams, trigger: LoopTrigger | None, fog: bool = False
+                ) -> LoopRunner:
     """How `engine` runs a step's game loops: on the kernel, with a scenario's `trigger`, all of a step's loops in
-    one call (a game stops early only where the rule may act); otherwise one `loop_function` call per loop.
+    one call (a game stops early only where the rule may act; with `fog` the kernel also remembers what the players
+    see after each loop, as the rule it is given must); otherwise one `loop_function` call per loop.
 
     Raises:
         ValueError: as loop_function.
@@ -212,5 +214,5 @@ def loop_runner(engine: "str | Engine", params: SimParams, trigger: LoopTrigger 
     if trigger is not None and chosen_engine(engine, params) is Engine.KERNEL:
         from arena.sim.kernels import kernel_run_loops  # numba compiles on first use
 
-        return functools.partial(kernel_run_loops, trigger=trigger)
+        return functools.partial(kernel_run_loops, trigger=trigger, fog=fog)
     return functools.partial(run_loops, loop=loop_function(engine, params))

@@ -272,19 +272,20 @@ def test_environments_on_either_engine_step_alike(scenario_id: str) -> None:
     _step_both(scenario_id, 30)
 
 
-@pytest.mark.parametrize("scenario_id", ["MoveToBeacon", "CollectMineralShards"])
+@pytest.mark.parametrize("scenario_id", ["MoveToBeacon", "CollectMineralShards", "FindAndDefeatZerglings"])
 def test_the_scripted_agent_plays_alike_on_either_engine(scenario_id: str) -> None:
-    """The scripted agent reaches beacons and collects shards: the loops after which the rule acts (its LoopTrigger)
-    come up often, and both engines still step alike."""
+    """The scripted agent reaches beacons, collects shards, finds Zerglings under fog of war: the loops after which
+    the rule acts (its LoopTrigger) come up often, and both engines still step alike (what the player has seen
+    too)."""
     assert _step_both(scenario_id, 40, agent="scripted") > 0
 
 
-def test_every_one_player_scenario_without_fog_declares_its_loop_trigger() -> None:
-    """Without a LoopTrigger the kernel runs one loop per call, correct but slower: every one-player mini-game
-    without fog has one."""
+def test_every_one_player_scenario_declares_its_loop_trigger() -> None:
+    """Without a LoopTrigger the kernel runs one loop per call, correct but slower: every one-player mini-game has
+    one."""
     for scenario_id in scenario_ids():
         spec = make_scenario(scenario_id).spec
-        if spec.num_agents == 1 and not spec.fog:
+        if spec.num_agents == 1:
             assert make_scenario(scenario_id).loop_trigger is not None, scenario_id
 
 

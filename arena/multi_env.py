@@ -23,7 +23,7 @@ from arena.interface.view import InterfaceFormat
 from arena.scenarios.base import Scenario
 from arena.scenarios.registry import make_scenario
 from arena.sim.state import Score, State, put_games
-from arena.sim.step import Engine, SimParams, loop_function
+from arena.sim.step import Engine, SimParams, loop_function, loop_runner
 from arena.sim.units import unit_table
 
 
@@ -74,6 +74,7 @@ class ArenaMultiEnv:
         self.interface = interface or InterfaceFormat()
         self.params = SimParams.create(spec.playable, self.device, economy=spec.economy)
         self._game_loop = loop_function(engine, self.params)
+        self._run_loops = loop_runner(engine, self.params, self.scenario.loop_trigger)
         self.context = ObservationContext.for_scenario(spec, unit_table(self.device), self.interface,
                                                        self.params.bounds, spec.fog and self.limits.fog)
         self.state: State | None = None
@@ -105,11 +106,12 @@ class ArenaMultiEnv:
         self._pending.append(_Pending(loops=self.limits.delay_loops, actions=actions, valid=~self._needs_reset))
         result = torch.full((B, P), int(ActionResult.Success), dtype=torch.long, device=self.device)
         last_action = torch.zeros(B, P, dtype=torch.long, device=self.device)
-        state = self.state
-        for _ in range(self.step_mul):
+        state, loop = self.state, 0
+        while loop < self.step_mul:
             state, result, last_action = self._apply_due(state, result, last_action)
-            state, died = self._game_loop(state, self.params)
-            state = self.scenario.loop_rule(state, died)
+            loops = self._loops_to_next_action(self.step_mul - loop)
+            state = self._run_loops(state, self.params, loops, self.scenario.loop_rule)
+            loop += loops
         new_state, cells = self._remember(self._autoreset(state))
         ended_before = self._needs_reset
         terminated = self.scenario.terminated(new_state) & ~ended_before
@@ -142,6 +144,14 @@ class ArenaMultiEnv:
                 raise ValueError(f"player {player}: expected one function per environment ({self.num_envs}), "
                                  f"got shape {tuple(action.function.shape)}")
         return [a.to(self.device) for a in actions]
+
+    def _loops_to_next_action(self, left: int) -> int:
+        """Game loops (at most `left`) to run before the next waiting action is due, from this loop on (whose due
+        actions have been applied); the waiting actions' counts move on by the loops skipped, as `_apply_due` would
+        have moved them loop by loop."""
+        loops = min(left, 1 + min((p.loops for p in self._pending), default=left))
+        self._pending = [dataclasses.replace(p, loops=p.loops - (loops - 1)) for p in self._pending]
+        return loops
 
     def _apply_due(self, state: State, result: torch.Tensor, last_action: torch.Tensor
                    ) -> tuple[State, torch.Tensor, torch.Tensor]:

@@ -26,6 +26,7 @@ from arena.scenarios.spawn import slot_range
 from arena.scenarios.two_player import assign_sides, episode_side, mirror_x, point_cameras, score_kills
 from arena.sim.economy import spawn_units
 from arena.sim.state import Order, Owner, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import LOOPS_PER_GAME_SECOND, Race, UnitType, unit_table
 
 GAME_LOOPS = 13_440
@@ -99,6 +100,7 @@ class FullGame(Scenario):
     """Shared rules of the full game; `races` are player 1's and player 2's (see the module docstring)."""
 
     races: tuple[Race, Race] = (Race.TERRAN, Race.TERRAN)
+    loop_trigger = LoopTrigger(kills_by_owner=True)
 
     @property
     def symmetric(self) -> bool:

@@ -30,6 +30,7 @@ from arena.scenarios.spawn import any_true, column_positions, distance_to_neares
     points_in_rect, slot_range
 from arena.sim import rng
 from arena.sim.state import Owner, Score, State
+from arena.sim.step import LoopTrigger
 from arena.sim.units import UNIT_SPECS, UnitType, unit_table
 
 MAP_WIDTH = 64.0
@@ -172,6 +173,7 @@ class Battle(Scenario):
 
     armies: tuple[Army, Army]
     symmetric: bool
+    loop_trigger = LoopTrigger(kills_by_owner=True)
 
     def spawn(self, state: State) -> State:
         side = episode_side(state)
@@ -265,6 +267,15 @@ class Race(Scenario):
     dying costs the walk back. More points at the time limit wins; equal points are a draw."""
 
     marines: int
+    reach: float
+    """How close (map units, centre to centre) a Marine comes to a target to score it."""
+
+    @property
+    def loop_trigger(self) -> LoopTrigger:
+        """The rule scores targets reached and brings dead Marines back."""
+        marines = (0, 2 * self.marines)
+        targets = (2 * self.marines, None)
+        return LoopTrigger(on_death=True, near=(marines, targets, self.reach), empty=targets)
 
     def home(self, state: State) -> torch.Tensor:
         """[B, 2M, 2] every Marine's start point: the left side's at random, the right side's mirrored."""
@@ -323,6 +334,7 @@ BEACON_SLOT = 2
 
 class BeaconRace(Race):
     marines = 1
+    reach = BEACON_REACH
     spec = _race_spec(
         "BeaconRace", 3,
         "Two players, symmetric: one Marine each (player 2's start the mirror of player 1's; a coin flip picks who "
@@ -371,6 +383,7 @@ SHARD_TRIES = 16
 
 class ShardRace(Race):
     marines = 2
+    reach = UNIT_SPECS[UnitType.MARINE].radius + UNIT_SPECS[UnitType.MINERAL_SHARD].radius
     spec = _race_spec(
         "ShardRace", 4 + SHARDS,
         "Two players, symmetric: two Marines each (player 2's starts the mirror of player 1's; a coin flip picks "

@@ -898,9 +898,10 @@ def _mark_seen(G, T, b, explored):
 
 
 @numba.njit(cache=True)
-def _score_kills(G, b, kill_slots, kill_weights):
+def _score_kills(G, b, kill_slots, kill_weights, kills_by_owner):
     """Player 1's score += the weight of each slot range [kill_slots[k, 0], kill_slots[k, 1]) per death in it this
-    loop (counted, then weighted and summed, as the rules do in float32)."""
+    loop (counted, then weighted and summed, as the rules do in float32); with `kills_by_owner`, each of players 1
+    and 2 scores +1 per unit of the other that died (arena.scenarios.two_player.score_kills)."""
     total = np.float32(0.0)
     for k in range(kill_slots.shape[0]):
         count = 0
@@ -909,15 +910,27 @@ def _score_kills(G, b, kill_slots, kill_weights):
                 count += 1
         total += np.float32(count) * kill_weights[k]
     G.score[b, 0, _SCORE] += total
+    if kills_by_owner:
+        lost_1 = 0
+        lost_2 = 0
+        for i in range(G.died.shape[1]):
+            if G.died[b, i]:
+                if G.owner[b, i] == _PLAYER_1:
+                    lost_1 += 1
+                elif G.owner[b, i] == _PLAYER_2:
+                    lost_2 += 1
+        G.score[b, 0, _SCORE] += np.float32(lost_2)
+        G.score[b, 1, _SCORE] += np.float32(lost_1)
 
 
 @numba.njit(cache=True, parallel=True)
 def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach, empty, kill_slots, kill_weights,
-               fog, explored):
+               kills_by_owner, fog, explored):
     """Game loops of every game [B, ...], in place: game b runs until its `loops_left[b]` reach 0, or stops
     (`stopped[b]`) after a loop after which its scenario's rule may act (on_death, near [4] slots, reach, empty [2]
     slots: arena.sim.step.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
-    other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K]) and, with `fog`, adds what each
+    other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K], kills_by_owner) and, with `fog`,
+    adds what each
     player sees to `explored` [B, A, H, W]. `G.died` [B, U] holds the deaths of each game's last loop. The games are spread over numba's threads (with one thread this costs no more
     than a serial loop)."""
     B, U = G.kind.shape
@@ -932,7 +945,7 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
             if _rule_may_act(G, b, on_death, near, reach, empty):
                 stopped[b] = True
                 break
-            _score_kills(G, b, kill_slots, kill_weights)
+            _score_kills(G, b, kill_slots, kill_weights, kills_by_owner)
             if fog:
                 _mark_seen(G, T, b, explored)
 
@@ -991,11 +1004,11 @@ def _slots(pair: tuple[int, int | None], units: int) -> tuple[int, int]:
 
 def _trigger_arrays(trigger: LoopTrigger | None, units: int) -> tuple:
     """The kernel's arguments for `trigger`: on_death, near [4] slots, reach, empty [2] slots, kill_slots [K, 2],
-    kill_weights [K] (empty ranges switch a test off)."""
+    kill_weights [K], kills_by_owner (empty ranges switch a test off)."""
     near, reach, empty = np.zeros(4, dtype=np.int64), np.float32(0.0), np.zeros(2, dtype=np.int64)
     kill_slots, kill_weights = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)
     if trigger is None:
-        return False, near, reach, empty, kill_slots, kill_weights
+        return False, near, reach, empty, kill_slots, kill_weights, False
     if trigger.near is not None:
         first, second, distance = trigger.near
         near[:] = (*_slots(first, units), *_slots(second, units))
@@ -1005,7 +1018,7 @@ def _trigger_arrays(trigger: LoopTrigger | None, units: int) -> tuple:
     if trigger.kill_scores:
         kill_slots = np.array([_slots(slots, units) for slots, _ in trigger.kill_scores], dtype=np.int64)
         kill_weights = np.array([weight for _, weight in trigger.kill_scores], dtype=np.float32)
-    return trigger.on_death, near, reach, empty, kill_slots, kill_weights
+    return trigger.on_death, near, reach, empty, kill_slots, kill_weights, trigger.kills_by_owner
 
 
 NEAR_MARGIN = 1e-3

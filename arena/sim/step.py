@@ -32,7 +32,8 @@ class LoopTrigger:
     calling the rule in between: after a loop in which a unit died (`on_death`); in which an alive unit of the
     first slots of `near` is within its distance (map units) of an alive unit of its second slots; or after which
     no unit of the `empty` slots is alive. After any other loop the rule must do no more than `kill_scores` says:
-    add to player 1's score a weight per unit of a slot range that died in the loop (the kernel does that itself).
+    add to player 1's score a weight per unit of a slot range that died in the loop, and with `kills_by_owner` give
+    each of two players +1 per unit of the other's that died (the kernel does that itself).
     tests/arena/test_kernels.py steps every one-player scenario on both engines. `after_step`: the rule also runs
     once after the step's last loop, for rules that recompute a value from the state (the economy mini-games'
     scores)."""
@@ -41,6 +42,7 @@ class LoopTrigger:
     near: "tuple[Slots, Slots, float] | None" = None
     empty: "Slots | None" = None
     kill_scores: "tuple[tuple[Slots, float], ...]" = ()
+    kills_by_owner: bool = False
     after_step: bool = False
 
 

@@ -59,9 +59,9 @@ def train(target: Target, folder: Path, *, minutes: float, steps: int, seed: int
     preset = preset_for(target.scenario)
     settings = dict(preset.settings) if preset else {}
     config = TrainConfig(scenario=target.scenario, seed=seed, **{**settings, **dict(target.overrides)})
-    trainer = Trainer(config, folder)
+    start = time.perf_counter()  # a warm start (cloning a teacher first) counts against the budget
+    trainer = Trainer(config, folder, on_stage=lambda stage: print(stage, file=sys.stderr, flush=True))
     curve = []
-    start = time.perf_counter()
     while trainer.progress.agent_steps < steps and time.perf_counter() - start < minutes * 60:
         trainer.update()
         curve.append((trainer.progress.agent_steps, time.perf_counter() - start, trainer.progress.mean_score))
@@ -80,7 +80,19 @@ def train(target: Target, folder: Path, *, minutes: float, steps: int, seed: int
             "training_mean_reached_target_at": None if reached is None else {"agent_steps": reached[0],
                                                                             "minutes": reached[1] / 60},
             "scripted": target.scripted, "reference": target.reference, "policy": config.policy,
-            "action_space": config.action_space, "curve": curve, "folder": str(folder)}
+            "action_space": config.action_space, "curve": curve, "folder": str(folder),
+            "warm_start": _warm_start_summary(trainer)}
+
+
+def _warm_start_summary(trainer: Trainer) -> dict | None:
+    """The teacher, its mean score, the clone's size and accuracy and the seconds the warm start took."""
+    report = trainer.warm_start_report
+    if report is None:
+        return None
+    scores = report.teacher_scores
+    return {"teacher": trainer.config.warm_start, "teacher_mean": sum(scores) / len(scores),
+            "examples": report.examples, "function_accuracy": report.epochs[-1].function_accuracy,
+            "seconds": sum(report.seconds.values())}
 
 
 def table(rows: list[dict]) -> str:
@@ -94,7 +106,9 @@ def table(rows: list[dict]) -> str:
             f"{r['eval_mean']:.2f} (std {r['eval_std']:.2f}) | {'yes' if r['met'] else 'no'} | "
             f"{r['agent_steps']:,} | {r['minutes']:.1f} | {r['steps_per_second']:.0f} | "
             + ("-" if first is None else f"{first['agent_steps']:,} steps, {first['minutes']:.1f} min")
-            + f" | {'-' if r['scripted'] is None else r['scripted']} | {r['policy']}, {r['action_space']} |")
+            + f" | {'-' if r['scripted'] is None else r['scripted']} | {r['policy']}, {r['action_space']}"
+            + ("" if not r.get("warm_start") else
+               f", cloned from {r['warm_start']['teacher']} ({r['warm_start']['seconds'] / 60:.1f} min)") + " |")
     return "\n".join(lines)
 
 

@@ -47,7 +47,8 @@ FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unro
                "minibatches": "minibatches", "lr": "learning_rate", "gamma": "gamma",
                "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
                "seed": "seed", "device": "device", "init": "init", "action_space": "action_space",
-               "reward_scale": "reward_scale", "see_time": "see_time", "stagger": "stagger"}
+               "reward_scale": "reward_scale", "see_time": "see_time", "stagger": "stagger",
+               "warm_start_episodes": "warm_start_episodes", "warm_start_epochs": "warm_start_epochs"}
 """Command-line options (argparse dest) -> the TrainConfig field each sets."""
 
 
@@ -62,6 +63,8 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Preset | None, list[
         given.update(screen_size=args.screen_size, minimap_size=args.screen_size)
     if args.mixed_precision:
         given["mixed_precision"] = True
+    if args.warm_start is not None:
+        given["warm_start"] = None if args.warm_start == "none" else args.warm_start
     overridden = sorted(key for key in given if key in settings and settings[key] != given[key])
     return TrainConfig(scenario=scenario, **{**settings, **given}), preset, overridden
 
@@ -94,8 +97,12 @@ def command_train(args: argparse.Namespace) -> int:
         print(f"arena train: --steps must be at least 1, got {args.steps}", file=sys.stderr)
         return 2
     folder = Path(args.out or f"runs/{make_scenario(config.scenario).spec.name}-{config.policy}-{config.algo}")
+    def on_stage(stage: str) -> None:
+        if not args.quiet:
+            print(stage, file=sys.stderr, flush=True)
+
     try:
-        trainer = Trainer(config, folder, resume=args.resume)
+        trainer = Trainer(config, folder, resume=args.resume, on_stage=on_stage)
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"arena train: {error}", file=sys.stderr)
         return 2
@@ -104,6 +111,12 @@ def command_train(args: argparse.Namespace) -> int:
           + (f"preset {preset.scenario}" + (f" (overridden: {', '.join(overridden)})" if overridden else "")
              if preset else "no preset")
           + (f" (resumed at {trainer.progress.agent_steps} agent steps)" if args.resume else ""), file=sys.stderr)
+    if trainer.warm_start_report is not None:
+        report = trainer.warm_start_report
+        print(f"warm start: {config.warm_start} scored {sum(report.teacher_scores) / len(report.teacher_scores):.2f} "
+              f"over {len(report.teacher_scores)} episodes; cloned from {report.examples:,} steps (function "
+              f"accuracy {report.epochs[-1].function_accuracy:.2f}) in {sum(report.seconds.values()):.0f} s into "
+              f"{report.policy}", file=sys.stderr)
     with tqdm(total=args.steps, initial=min(trainer.progress.agent_steps, args.steps), unit="step",
               unit_scale=True, file=sys.stderr, disable=args.quiet, desc="agent steps") as bar:
         def on_update(run: Trainer, stats: dict[str, float]) -> None:
@@ -178,6 +191,13 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--init", default=None, help="a saved policy (e.g. from `arena train bc`) to start from")
     train.add_argument("--kl-to", default=None, help="a saved policy (e.g. from `arena train bc`) to stay near")
     train.add_argument("--kl-coef", type=float, default=None, help="weight of the KL penalty towards --kl-to")
+    train.add_argument("--warm-start", default=None, metavar="AGENT",
+                       help="first clone the policy from AGENT's recorded episodes (e.g. scripted), then learn from "
+                            "the clone, staying near it with --kl-coef; `none` turns a preset's warm start off")
+    train.add_argument("--warm-start-episodes", type=int, default=None,
+                       help="episodes the warm start records (default 32)")
+    train.add_argument("--warm-start-epochs", type=int, default=None,
+                       help="passes of the cloning over them (default 6)")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--device", default=None, help="cpu or cuda")
     train.add_argument("--mixed-precision", action="store_true", help="bfloat16 forward passes on CUDA")

@@ -42,8 +42,9 @@ def _preset(scenario: str, steps: int, note: str, **changes: Any) -> Preset:
 PRESETS: Mapping[str, Preset] = types.MappingProxyType({preset.scenario: preset for preset in (
     _preset("MoveToBeacon", 100_000, "one Marine to the beacon"),
     _preset("CollectMineralShards", 2_000_000, "two Marines collecting shards", reward_scale=0.5),
-    _preset("FindAndDefeatZerglings", 2_000_000, "explore (minimap moves, no camera) and fight",
-            screen_size=32, minimap_size=32, action_space="no_camera"),
+    _preset("FindAndDefeatZerglings", 2_000_000, "cloned from the scripted agent's sweeps, then PPO near the clone",
+            screen_size=32, minimap_size=32, action_space="full", warm_start="scripted", kl_coef=0.1,
+            learning_rate=2e-4),
     _preset("DefeatRoaches", 2_000_000, "focus fire; rewards +10 a Roach, -1 a Marine", reward_scale=0.1,
             gamma=0.95),
     _preset("DefeatZerglingsAndBanelings", 2_000_000, "split against Banelings", reward_scale=0.1, gamma=0.95),

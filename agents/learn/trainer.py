@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 import arena
 from agents.base import BatchedAgent
 from agents.learn.learner import Learner, Rollout, SeatStep, collect
+from agents.learn.warm_start import WarmStartReport, cloned_policy_path, warm_start
 from agents.policies import make_policy
 from agents.policies.action_space import action_space
 from agents.policies.base import Policy, load_policy, save_policy
@@ -41,6 +42,8 @@ from arena.sim.state import State
 
 CHECKPOINT_VERSION = 1
 KEEP_CHECKPOINTS = 3
+WARM_START = "warm_start"
+"""The run's sub-folder of its warm start."""
 """The newest checkpoints kept; older ones are deleted once a newer one is complete."""
 ALGORITHMS = ("ppo", "vtrace")
 
@@ -78,6 +81,11 @@ class TrainConfig:
     init: str | None = None
     """A saved policy (e.g. from `arena train bc`) to start from instead of fresh weights; it must have this run's
     architecture (policy kind, screen size, action space, time)."""
+    warm_start: str | None = None
+    """An agent (e.g. "scripted") whose recorded episodes the policy is cloned from before reinforcement learning
+    starts (agents.learn.warm_start); with kl_coef the run also stays near the clone."""
+    warm_start_episodes: int = 32
+    warm_start_epochs: int = 6
     seed: int = 0
     device: str = "cpu"
     mixed_precision: bool = False
@@ -107,8 +115,13 @@ class TrainConfig:
         if (self.num_envs * self.unroll) % self.minibatches:
             raise ValueError(f"num_envs x unroll ({self.num_envs * self.unroll}) must divide into {self.minibatches} "
                              "minibatches")
-        if self.kl_coef and not self.kl_to:
-            raise ValueError("kl_coef needs kl_to, the policy to stay near")
+        if self.kl_coef and not (self.kl_to or self.warm_start):
+            raise ValueError("kl_coef needs kl_to (or warm_start), the policy to stay near")
+        if self.warm_start and self.init:
+            raise ValueError("warm_start and init both give the policy to start from; choose one")
+        if self.warm_start and (self.warm_start_episodes < 1 or self.warm_start_epochs < 1):
+            raise ValueError(f"warm_start_episodes and warm_start_epochs must be at least 1, got "
+                             f"{self.warm_start_episodes} and {self.warm_start_epochs}")
 
     @property
     def interface(self) -> InterfaceFormat:
@@ -221,11 +234,15 @@ class Trainer:
 
     Files: config.json, checkpoints/update_<n>/ (policy.safetensors + policy.json, trainer.safetensors +
     trainer.json; the newest KEEP_CHECKPOINTS), checkpoints/latest.json (names the newest complete one), log.jsonl
-    (one line per update), tensorboard/.
+    (one line per update), tensorboard/, and with config.warm_start, warm_start/ (agents.learn.warm_start; made
+    before the first update, `on_stage` hears its stages).
     """
 
-    def __init__(self, config: TrainConfig, folder: str | Path, *, resume: bool = False):
+    def __init__(self, config: TrainConfig, folder: str | Path, *, resume: bool = False,
+                 on_stage: Callable[[str], None] | None = None):
         self.config = config
+        self.warm_start_report: WarmStartReport | None = None
+        """What the warm start did (a run with config.warm_start, not resumed)."""
         self.folder = Path(folder)
         self.device = torch.device(config.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -243,15 +260,21 @@ class Trainer:
         elif (self.folder / "checkpoints").exists():
             raise FileExistsError(f"{self.folder} already holds a run; use --resume to continue it, or another "
                                   "folder")
+        start_from, stay_near = config.init, config.kl_to
+        if config.warm_start:
+            cloned = cloned_policy_path(self.folder / WARM_START)
+            if not resume:
+                self.warm_start_report = warm_start(config, self.folder / WARM_START, on_stage=on_stage)
+            start_from, stay_near = str(cloned), stay_near or (str(cloned) if config.kl_coef else None)
         torch.manual_seed(config.seed)
         policy: Policy = new_policy(config).to(self.device)
-        if config.init:
-            policy = _same_architecture(load_policy(config.init, device=self.device), policy, "to start from",
-                                        config.init)
+        if start_from:
+            policy = _same_architecture(load_policy(start_from, device=self.device), policy, "to start from",
+                                        start_from)
         supervised = None
-        if config.kl_to:
-            supervised = _same_architecture(load_policy(config.kl_to, device=self.device), policy, "to stay near",
-                                            config.kl_to)
+        if stay_near:
+            supervised = _same_architecture(load_policy(stay_near, device=self.device), policy, "to stay near",
+                                            stay_near)
         self.learner = Learner(config, policy, supervised=supervised)
         self.policy = policy
         self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy

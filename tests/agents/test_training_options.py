@@ -3,6 +3,7 @@ time limits as truncations through collection, presets and the thread count."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -256,3 +257,46 @@ def test_demonstrations_at_a_screen_size_clone_into_the_run_architecture(tmp_pat
 def test_a_league_takes_a_kl_coefficient_only_with_an_initial_policy(tmp_path, capsys):
     assert main(["league", "start", "--kl-coef", "0.1", "--out", str(tmp_path / "l"), "--matches", "1"]) == 2
     assert "kl_coef needs init" in capsys.readouterr().err
+
+
+def test_a_warm_start_clones_the_teacher_first_and_a_resume_keeps_the_clone(tmp_path, capsys):
+    """`--warm-start scripted`: the scripted agent's episodes are recorded, a policy of the run's architecture is
+    cloned from them, learning starts from the clone and, with a KL weight, stays near it; a resumed run neither
+    plays nor clones again."""
+    out = tmp_path / "run"
+    run = ["train", "MoveToBeacon", "--steps", "128", "--num-envs", "8", "--unroll", "16", "--minibatches", "2",
+           "--eval-episodes", "0", "--warm-start", "scripted", "--warm-start-episodes", "2",
+           "--warm-start-epochs", "1", "--kl-coef", "0.1", "--out", str(out), "--quiet"]
+    assert main(run) == 0
+    summary = json.loads((out / "warm_start" / "warm_start.json").read_text())
+    assert summary["teacher"] == "scripted" and summary["episodes"] == 2 and summary["teacher_mean"] > 10
+    assert summary["examples"] > 0 and len(list((out / "warm_start" / "replays").iterdir())) == 2
+    cloned = load_policy(out / "warm_start" / "policy")
+    assert cloned.config == load_policy(out / "policy").config  # the run's architecture
+    config = TrainConfig(**json.loads((out / "config.json").read_text()))
+    before = (out / "warm_start" / "policy.safetensors").stat().st_mtime_ns
+    resumed = Trainer(config, out, resume=True)
+    assert resumed.warm_start_report is None and resumed.learner.supervised is not None
+    assert (out / "warm_start" / "policy.safetensors").stat().st_mtime_ns == before
+    fresh = Trainer(dataclasses.replace(config, kl_coef=0.0), tmp_path / "fresh")
+    clone_weights = dict(load_policy(fresh.folder / "warm_start" / "policy").state_dict())
+    assert all(torch.equal(value, clone_weights[name]) for name, value in fresh.policy.state_dict().items())
+    assert fresh.learner.supervised is None
+
+
+def test_warm_start_options_are_checked_and_a_preset_warm_start_can_be_turned_off(tmp_path, capsys):
+    with pytest.raises(ValueError, match="warm_start and init both"):
+        TrainConfig(scenario="MoveToBeacon", warm_start="scripted", init="x.json")
+    with pytest.raises(ValueError, match="warm_start_episodes and warm_start_epochs must be at least 1"):
+        TrainConfig(scenario="MoveToBeacon", warm_start="scripted", warm_start_episodes=0)
+    TrainConfig(scenario="MoveToBeacon", warm_start="scripted", kl_coef=0.1)  # the clone is the KL's target
+    assert PRESETS["FindAndDefeatZerglings"].settings["warm_start"] == "scripted"
+    assert main(["train", "MoveToBeacon", "--warm-start", "smart", "--out", str(tmp_path / "bad"),
+                 "--quiet"]) == 2
+    assert "smart" in capsys.readouterr().err
+    out = tmp_path / "off"
+    assert main(["train", "FindAndDefeatZerglings", "--warm-start", "none", "--steps", "64", "--num-envs", "4",
+                 "--unroll", "16", "--minibatches", "2", "--kl-coef", "0", "--eval-episodes", "0", "--out", str(out),
+                 "--quiet"]) == 0
+    assert json.loads((out / "config.json").read_text())["warm_start"] is None
+    assert not (out / "warm_start").exists()

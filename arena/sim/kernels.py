@@ -930,9 +930,8 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
     (`stopped[b]`) after a loop after which its scenario's rule may act (on_death, near [4] slots, reach, empty [2]
     slots: arena.sim.step.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
     other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K], kills_by_owner) and, with `fog`,
-    adds what each
-    player sees to `explored` [B, A, H, W]. `G.died` [B, U] holds the deaths of each game's last loop. The games are spread over numba's threads (with one thread this costs no more
-    than a serial loop)."""
+    adds what each player sees to `explored` [B, A, H, W]. `G.died` [B, U] holds the deaths of each game's last
+    loop. The games are spread over numba's threads (with one thread this costs no more than a serial loop)."""
     B, U = G.kind.shape
     for b in numba.prange(B):
         sf = np.empty((8, U), dtype=np.float32)

@@ -362,7 +362,8 @@ def test_the_page_draws_units_scrubs_fogs_and_takes_the_keyboard(page: PageWatch
     page.page.wait_for_function(f"window.arenaViewer.frame === {FRAMES - 1} && !window.arenaViewer.playing",
                                 timeout=10_000)
     page.page.keyboard.press(" ")
-    assert page.viewer("playing") is True and page.viewer("frame") == 0  # from the end, play starts over
+    # From the end, play starts over (at speed 8 a loaded machine may already show frame 1 or 2).
+    assert page.viewer("playing") is True and page.viewer("frame") < FRAMES - 1
     page.page.keyboard.press(" ")
     assert page.viewer("playing") is False
 

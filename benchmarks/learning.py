@@ -89,8 +89,7 @@ def _warm_start_summary(trainer: Trainer) -> dict | None:
     report = trainer.warm_start_report
     if report is None:
         return None
-    scores = report.teacher_scores
-    return {"teacher": trainer.config.warm_start, "teacher_mean": sum(scores) / len(scores),
+    return {"teacher": trainer.config.warm_start, "teacher_mean": report.teacher_mean,
             "examples": report.examples, "function_accuracy": report.epochs[-1].function_accuracy,
             "seconds": sum(report.seconds.values())}
 

@@ -97,6 +97,7 @@ def command_train(args: argparse.Namespace) -> int:
         print(f"arena train: --steps must be at least 1, got {args.steps}", file=sys.stderr)
         return 2
     folder = Path(args.out or f"runs/{make_scenario(config.scenario).spec.name}-{config.policy}-{config.algo}")
+
     def on_stage(stage: str) -> None:
         if not args.quiet:
             print(stage, file=sys.stderr, flush=True)
@@ -113,7 +114,7 @@ def command_train(args: argparse.Namespace) -> int:
           + (f" (resumed at {trainer.progress.agent_steps} agent steps)" if args.resume else ""), file=sys.stderr)
     if trainer.warm_start_report is not None:
         report = trainer.warm_start_report
-        print(f"warm start: {config.warm_start} scored {sum(report.teacher_scores) / len(report.teacher_scores):.2f} "
+        print(f"warm start: {config.warm_start} scored {report.teacher_mean:.2f} "
               f"over {len(report.teacher_scores)} episodes; cloned from {report.examples:,} steps (function "
               f"accuracy {report.epochs[-1].function_accuracy:.2f}) in {sum(report.seconds.values()):.0f} s into "
               f"{report.policy}", file=sys.stderr)

@@ -42,9 +42,9 @@ from arena.sim.state import State
 
 CHECKPOINT_VERSION = 1
 KEEP_CHECKPOINTS = 3
+"""The newest checkpoints kept; older ones are deleted once a newer one is complete."""
 WARM_START = "warm_start"
 """The run's sub-folder of its warm start."""
-"""The newest checkpoints kept; older ones are deleted once a newer one is complete."""
 ALGORITHMS = ("ppo", "vtrace")
 
 
@@ -119,6 +119,10 @@ class TrainConfig:
             raise ValueError("kl_coef needs kl_to (or warm_start), the policy to stay near")
         if self.warm_start and self.init:
             raise ValueError("warm_start and init both give the policy to start from; choose one")
+        if self.warm_start and make_scenario(resolve_id(self.scenario)).spec.num_agents > 1:
+            raise ValueError("warm_start records one-player episodes; for a two-player scenario record games with "
+                             "`arena play --agents ... --replay-dir DIR`, clone them with `arena train bc`, and pass "
+                             "--init (and --kl-to)")
         if self.warm_start and (self.warm_start_episodes < 1 or self.warm_start_epochs < 1):
             raise ValueError(f"warm_start_episodes and warm_start_epochs must be at least 1, got "
                              f"{self.warm_start_episodes} and {self.warm_start_epochs}")

@@ -42,6 +42,10 @@ class WarmStartReport:
     seconds: dict[str, float]
     """Wall seconds of "play" (the teacher's episodes), "collect" (re-simulating them) and "clone"."""
 
+    @property
+    def teacher_mean(self) -> float:
+        return sum(self.teacher_scores) / len(self.teacher_scores)
+
 
 def cloned_policy_path(folder: str | Path) -> Path:
     """Where a warm start into `folder` saves its policy (the .json)."""
@@ -88,7 +92,7 @@ def warm_start(config: "TrainConfig", folder: str | Path,
     report = WarmStartReport(policy=cloned_policy_path(folder), teacher_scores=scores, examples=len(examples),
                              epochs=history, seconds=seconds)
     (folder / SUMMARY).write_text(json.dumps({
-        "teacher": config.warm_start, "episodes": len(scores), "teacher_mean": sum(scores) / len(scores),
+        "teacher": config.warm_start, "episodes": len(scores), "teacher_mean": report.teacher_mean,
         "examples": report.examples, "epochs": [vars(h) for h in history], "seconds": seconds,
         "policy": str(report.policy)}, indent=1))
     return report

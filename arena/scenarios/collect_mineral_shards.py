@@ -16,6 +16,8 @@ PLAYABLE = (22.0, 20.0, 44.0, 36.0)
 SHARD_AREA = (23.0, 21.0, 43.0, 35.0)
 SHARD_MIN_DISTANCE = 2.0
 MARINES, SHARDS = 2, 20
+SHARD_REACH = UNIT_SPECS[UnitType.MARINE].radius + UNIT_SPECS[UnitType.MINERAL_SHARD].radius
+"""A Marine collects a shard when their centres are this close (map units): their radii touch."""
 TRIES = 16
 STREAM_MARINES, STREAM_SHARDS = 1, 2
 
@@ -31,8 +33,7 @@ def shard_points(state: State) -> torch.Tensor:
 
 
 class CollectMineralShards(Scenario):
-    loop_trigger = LoopTrigger(near=((0, MARINES), (MARINES, MARINES + SHARDS),
-                                     UNIT_SPECS[UnitType.MARINE].radius + UNIT_SPECS[UnitType.MINERAL_SHARD].radius),
+    loop_trigger = LoopTrigger(near=((0, MARINES), (MARINES, MARINES + SHARDS), SHARD_REACH),
                                empty=(MARINES, MARINES + SHARDS))
     spec = ScenarioSpec(
         name="CollectMineralShards", version=1, num_units=MARINES + SHARDS, playable=PLAYABLE,

@@ -58,13 +58,12 @@ def place_army(state: State, army: Army, *, start: int, owner: Owner, centre: to
 class Skirmish(Scenario):
     """Shared rules: the agent's army (player 1, slots first, preselected) against the enemy's (player 2)."""
 
+    own_army: Army
+    enemy_army: Army
 
     @property
     def loop_trigger(self) -> LoopTrigger:
         return LoopTrigger(kill_scores=(((self.num_own, None), 1.0),))
-
-    own_army: Army
-    enemy_army: Army
 
     @property
     def num_own(self) -> int:

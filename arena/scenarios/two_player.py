@@ -25,6 +25,7 @@ import math
 import torch
 
 from arena.scenarios.base import Scenario, ScenarioSpec
+from arena.scenarios.collect_mineral_shards import SHARD_REACH
 from arena.scenarios.skirmish import Army, army_size
 from arena.scenarios.spawn import any_true, column_positions, distance_to_nearest, first_valid, place, \
     points_in_rect, slot_range
@@ -383,7 +384,7 @@ SHARD_TRIES = 16
 
 class ShardRace(Race):
     marines = 2
-    reach = UNIT_SPECS[UnitType.MARINE].radius + UNIT_SPECS[UnitType.MINERAL_SHARD].radius
+    reach = SHARD_REACH
     spec = _race_spec(
         "ShardRace", 4 + SHARDS,
         "Two players, symmetric: two Marines each (player 2's starts the mirror of player 1's; a coin flip picks "

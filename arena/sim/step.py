@@ -34,7 +34,7 @@ class LoopTrigger:
     no unit of the `empty` slots is alive. After any other loop the rule must do no more than `kill_scores` says:
     add to player 1's score a weight per unit of a slot range that died in the loop, and with `kills_by_owner` give
     each of two players +1 per unit of the other's that died (the kernel does that itself).
-    tests/arena/test_kernels.py steps every one-player scenario on both engines. `after_step`: the rule also runs
+    tests/arena/test_kernels.py steps every kind of scenario on both engines. `after_step`: the rule also runs
     once after the step's last loop, for rules that recompute a value from the state (the economy mini-games'
     scores)."""
 

@@ -290,6 +290,8 @@ def test_warm_start_options_are_checked_and_a_preset_warm_start_can_be_turned_of
     with pytest.raises(ValueError, match="warm_start_episodes and warm_start_epochs must be at least 1"):
         TrainConfig(scenario="MoveToBeacon", warm_start="scripted", warm_start_episodes=0)
     TrainConfig(scenario="MoveToBeacon", warm_start="scripted", kl_coef=0.1)  # the clone is the KL's target
+    with pytest.raises(ValueError, match="warm_start records one-player episodes"):
+        TrainConfig(scenario="MarineMirror", warm_start="scripted")
     assert PRESETS["FindAndDefeatZerglings"].settings["warm_start"] == "scripted"
     assert main(["train", "MoveToBeacon", "--warm-start", "smart", "--out", str(tmp_path / "bad"),
                  "--quiet"]) == 2

@@ -132,9 +132,12 @@ def _placed(parts: list[Examples], places: list[torch.Tensor], rows: int) -> Exa
     for side in ("encoded", "action"):
         out[side] = {}
         for key, first in getattr(parts[0], side).items():
-            column = first.new_empty((rows, *first.shape[1:]))
+            shapes = [getattr(part, side)[key].shape[1:] for part in parts]
+            shape = [max(sizes) for sizes in zip(*shapes)]  # unit lists differ in width: zero-padded (masked)
+            column = first.new_zeros((rows, *shape))
             for part, place in zip(parts, places):
-                column[place.to(column.device)] = getattr(part, side)[key]
+                values = getattr(part, side)[key]
+                column[(place.to(column.device), *(slice(0, size) for size in values.shape[1:]))] = values
             out[side][key] = column
     return Examples(**out)
 

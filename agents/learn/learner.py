@@ -85,8 +85,20 @@ def index_tree(tree: dict[str, torch.Tensor], index: torch.Tensor | slice) -> di
     return {key: value[index] for key, value in tree.items()}
 
 
+def pad_stack(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Stack tensors of one rank; where their sizes differ (the entity policy's unit lists: as many slots as a
+    batch's fullest game has units on screen) each is zero-padded at the end of each dimension to the largest."""
+    shape = [max(sizes) for sizes in zip(*(t.shape for t in tensors))]
+    if all(list(t.shape) == shape for t in tensors):
+        return torch.stack(tensors)
+    out = tensors[0].new_zeros((len(tensors), *shape))
+    for row, tensor in zip(out, tensors):
+        row[tuple(slice(0, size) for size in tensor.shape)] = tensor
+    return out
+
+
 def stack_tree(steps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    return {key: torch.stack([s[key] for s in steps]) for key in steps[0]}
+    return {key: pad_stack([s[key] for s in steps]) for key in steps[0]}
 
 
 def flat_tree(tree: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -261,4 +273,5 @@ class Learner:
         self.generator.set_state(tensors["generator"].cpu())
 
 
-__all__ = ["Collected", "Learner", "Rollout", "SeatStep", "StepFn", "collect", "flat_tree", "index_tree", "stack_tree"]
+__all__ = ["Collected", "Learner", "Rollout", "SeatStep", "StepFn", "collect", "flat_tree", "index_tree", "pad_stack",
+           "stack_tree"]

@@ -81,6 +81,23 @@ class EntityConfig(PolicyConfig):
             raise ValueError("unit_type_ids must name at least one unit type")
 
 
+def on_screen_first(units: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """units [B, U, F], mask [B, U] -> the on-screen units first, in their order, and only as many slots as the
+    fullest game has on screen (at least one, masked where empty, so the pointer has something to index).
+
+    The unit list has a slot for every unit a scenario may ever have (DefeatRoaches: 52, about 13 alive), and the
+    transformer's cost grows with the slots; the dropped slots are all masked, so the policy's outputs are those of
+    the full list. Encodings of different widths are zero-padded (masked) when stacked (`pad_stack`).
+    """
+    width = max(int(mask.sum(1).max()) if mask.numel() else 0, 1)
+    if width >= units.shape[1]:
+        if units.shape[1] == 0:
+            return units.new_zeros(units.shape[0], 1, units.shape[2]), mask.new_zeros(mask.shape[0], 1)
+        return units, mask
+    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :width]
+    return units.gather(1, order[..., None].expand(-1, -1, units.shape[2])), mask.gather(1, order)
+
+
 class TransformerBlock(nn.Module):
     """A pre-norm transformer encoder block (self-attention over the tokens a mask keeps, then an MLP)."""
 
@@ -158,6 +175,7 @@ class EntityPolicy(Policy):
     "player" float32 [B, 11], "available_actions" bool [B, 573], "unit_type" uint8 [B, U] (vocabulary index),
     "unit_alliance" uint8 [B, U], "unit_numbers" float16 [B, U, NUM_UNIT_NUMBERS], "unit_mask" bool [B, U] (the
     on-screen units), "unit_pixel" int16 [B, U, 2] (each unit's (x, y) screen pixel, the point it stands for).
+    U is the most units any game of the batch has on screen (`on_screen_first`).
     """
 
     config_type = EntityConfig
@@ -190,11 +208,8 @@ class EntityPolicy(Policy):
     def encode(self, obs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         config, lookup = self.config, self.unit_type_lookup
         device = lookup.device
-        units = required(obs, "feature_units").to(device, torch.float32)
-        mask = required(obs, "feature_units_mask").to(device).bool()
-        if units.shape[1] == 0:  # keep one (masked) slot so the pointer has something to index
-            units = units.new_zeros(units.shape[0], 1, units.shape[2])
-            mask = mask.new_zeros(mask.shape[0], 1)
+        units, mask = on_screen_first(required(obs, "feature_units").to(device, torch.float32),
+                                      required(obs, "feature_units_mask").to(device).bool())
         return {
             "screen": encode_screen(obs, config.screen_layers, config.screen_size, lookup),
             "minimap": encode_minimap(obs, config.minimap_layers, config.minimap_size, lookup),

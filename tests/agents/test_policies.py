@@ -18,9 +18,11 @@ from agents.policies.distribution import (ARGUMENT_NAMES, ARGUMENT_SIZES, POINT_
                                           ActionDistribution, CategoricalArgument, PointArgument, PointKind,
                                           UnitOrPointArgument, categorical_entropy)
 from arena.interface.functions import NUM_FUNCTIONS
+from agents.learn.learner import pad_stack
 from agents.policies.encoding import log_code
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, ActionResult, FunctionId
+from arena.interface.unit_list import FeatureUnit
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import player_view
 
@@ -366,3 +368,40 @@ def test_the_entropy_bonus_does_not_favour_functions_for_their_arguments():
     (grad_exact,) = torch.autograd.grad(exact.sum(), logits)
     assert torch.allclose(grad_regularizing, grad_function_only)
     assert grad_exact[:, 3].sum() > grad_regularizing[:, 3].sum()  # the exact one pulls towards select_rect
+
+
+def test_entity_encoding_keeps_only_the_slots_of_on_screen_units(policies):
+    """DefeatRoaches' unit list has a slot for every unit it may ever have; the encoding keeps the on-screen units,
+    in their order, in as many slots as the fullest game needs, and the policy's outputs do not change when masked
+    slots are added back (pad_stack)."""
+    env = arena.make("DefeatRoaches", num_envs=3, interface=FORMAT)
+    obs, _ = env.reset(seed=2)
+    policy = policies["entity"]
+    encoded = policy.encode(obs)
+    mask = obs["feature_units_mask"].bool()
+    assert mask.shape[1] > int(mask.sum(1).max())  # the list has empty slots to drop
+    assert encoded["unit_mask"].shape[1] == int(mask.sum(1).max())
+    assert torch.equal(encoded["unit_mask"].sum(1), mask.sum(1))
+    for game in range(3):
+        alive = mask[game].nonzero()[:, 0]
+        expected = obs["feature_units"][game, alive][:, int(FeatureUnit.unit_type)]
+        kept = encoded["unit_mask"][game]
+        assert torch.equal(policy.unit_type_lookup[expected.long()].to(torch.uint8), encoded["unit_type"][game, kept])
+    wider = {key: pad_stack([value, value.new_zeros((value.shape[0], value.shape[1] + 5, *value.shape[2:]))])[0]
+             if key.startswith("unit_") else value for key, value in encoded.items()}
+    assert wider["unit_mask"].shape[1] == encoded["unit_mask"].shape[1] + 5
+    with torch.no_grad():
+        narrow_out, wide_out = policy(encoded), policy(wider)
+    torch.testing.assert_close(narrow_out.value, wide_out.value)
+    torch.testing.assert_close(narrow_out.distribution.entropy(), wide_out.distribution.entropy())
+    sample = narrow_out.distribution.mode()
+    torch.testing.assert_close(narrow_out.distribution.log_prob(sample), wide_out.distribution.log_prob(sample))
+
+
+def test_pad_stack_pads_with_zeros_only_where_sizes_differ():
+    same = pad_stack([torch.ones(2, 3), torch.ones(2, 3)])
+    assert torch.equal(same, torch.ones(2, 2, 3))
+    mixed = pad_stack([torch.ones(2, 1, 4), torch.full((2, 3, 4), 2.0)])
+    assert mixed.shape == (2, 2, 3, 4)
+    assert torch.equal(mixed[0, :, :1], torch.ones(2, 1, 4)) and not mixed[0, :, 1:].any()
+    assert torch.equal(mixed[1], torch.full((2, 3, 4), 2.0))

@@ -120,6 +120,9 @@ def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
         _scenario_name(scenario_id)
         return make_bot(name[len(BOT_PREFIX):])
     if name not in _MAKERS:
-        raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(agent_names())}")
+        raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(agent_names())}, "
+                         f"{POLICY_PREFIX}PATH (a policy saved by `arena train`), {BOT_PREFIX}1 .. {BOT_PREFIX}5 or "
+                         f"{BOT_PREFIX}rush / greedy / turtle (the full game's built-in bots), or a pysc2 agent class "
+                         "by import path (`arena play`, `arena ladder`)")
     _scenario_name(scenario_id)
     return _MAKERS[name](scenario_id, seed)

@@ -23,6 +23,24 @@ SHORT_ROLE = {"main_agent": "main", "main_exploiter": "main exploiter", "league_
               "historical": "snapshot"}
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """"1 match", "2 matches"."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def positive(kind: type):
+    """An argparse type: a number of `kind` above zero (`--minutes 0` would stop before the first match)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    return parse
+
+
 def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, float], stats: dict,
                  config: LeagueConfig, *, folder: Path,
                  evaluations: dict[str, dict[str, EvaluationRecord]] | None = None) -> str:
@@ -54,7 +72,7 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
                      f"{cells} {past_cell}{fixed}")
     if historical:
         best = max(historical, key=lambda n: ratings.get(n, float("-inf")))
-        lines.append(f"{len(historical)} snapshots; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
+        lines.append(f"{plural(len(historical), 'snapshot')}; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
     lines.append("win rates: row player against column player, (wins + draws / 2) / games, decayed; "
                  "'vs past' is the mean over the snapshots it played")
     lines.append("vs random, vs scripted: its latest evaluation against these fixed agents (win rate, games played); "
@@ -154,7 +172,7 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
               f"not); continue with `arena league resume {league.folder}`", file=sys.stderr)
         league.close()
         return 130
-    print(f"{verb} {played} matches; {league.matches_played} in all in {league.folder}. Continue with "
+    print(f"{verb} {plural(played, 'match', 'matches')}; {league.matches_played} in all in {league.folder}. Continue with "
           f"`arena league resume {league.folder}`; watch with `arena replay serve {league.folder / 'replays'}`",
           file=sys.stderr)
     league.close()
@@ -286,9 +304,9 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
     for parser in (start, commands.add_parser("resume", help="continue a league after a stop or a crash")):
         if parser is not start:
             parser.add_argument("folder", help="the league's folder")
-        parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (the match "
-                                                                        "in progress finishes); default: Ctrl-C")
-        parser.add_argument("--matches", type=int, default=None, help="stop after this many matches")
+        parser.add_argument("--minutes", type=positive(float), default=None,
+                            help="stop after this many minutes (the match in progress finishes); default: Ctrl-C")
+        parser.add_argument("--matches", type=positive(int), default=None, help="stop after this many matches")
         parser.add_argument("--quiet", action="store_true", help="no live table")
         add_ray_options(parser, "league")
     status = commands.add_parser("status", help="a league's table (also while it runs)")

@@ -27,7 +27,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import shutil
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,39 @@ class LearnerActor:
         return LearnerState.of(self.learner)
 
 
+SCRATCH_PREFIX = "arena-replays-"
+"""A rollout worker's scratch folder in the temporary directory: `arena-replays-<pid>-<random>` (its replays are
+written there, then sent to the coordinator as bytes)."""
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _wait_until_gone(pids: list[int], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while any(_process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def remove_stale_scratch(temp_dir: Path | None = None) -> list[Path]:
+    """Remove the scratch folders of rollout workers whose process is gone (killed workers cannot clean up);
+    returns those removed. Every new worker and the executor's `close` call it."""
+    removed = []
+    for folder in Path(temp_dir or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if folder.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 class RolloutWorker:
     """A batched environment that plays league matches (made a Ray actor by `RayExecutor`)."""
 
@@ -166,6 +201,8 @@ class RolloutWorker:
         self.home = copy.deepcopy(initial).to(device)
         self.away = copy.deepcopy(initial).to(device)
         self.seat = _make_seat(self.config)
+        remove_stale_scratch()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def pid(self) -> int:
         return os.getpid()
@@ -186,7 +223,7 @@ class RolloutWorker:
         generator = torch.Generator(device=self.device)
         generator.manual_seed(job.seed)
         train = self.config.train_config(self.config.seed)
-        with tempfile.TemporaryDirectory(prefix="arena-replays-") as scratch:
+        with tempfile.TemporaryDirectory(dir=self.scratch) as scratch:
             recorder = _recorder(Path(scratch), job, (self.home, self.away)) if job.record else None
             report = play_and_learn(self.seat, job, self.home, self.away, learn, generator, unroll=train.unroll,
                                     gamma=train.gamma, recorder=recorder)
@@ -362,6 +399,8 @@ class RayExecutor(Executor):
         self._idle, self._in_flight, self.learners = [], {}, {}
         if self._owns_ray and self.ray.is_initialized():
             self.ray.shutdown()
+        _wait_until_gone(list(self._pids.values()), seconds=10.0)
+        remove_stale_scratch()  # this machine's workers' folders (other machines': by their next worker)
 
 
 # -- the ladder on Ray -----------------------------------------------------------------------------------------

@@ -113,3 +113,14 @@ def test_two_player_play_prints_the_record(capsys):
 def test_two_player_bad_input(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["league", "start", "--minutes", "0"], "argument --minutes: must be above 0, got 0"),
+    (["league", "start", "--matches", "-1"], "argument --matches: must be above 0, got -1"),
+    (["league", "resume", "somewhere", "--minutes", "soon"], "argument --minutes: expected a number, got 'soon'"),
+])
+def test_a_league_that_would_stop_before_it_starts_is_refused(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -93,7 +93,8 @@ def test_scripted_agents_are_deterministic():
 
 
 def test_make_agent_errors_name_what_was_wrong():
-    with pytest.raises(ValueError, match="unknown agent 'smart'.*noop, random, scripted"):
+    with pytest.raises(ValueError, match="unknown agent 'smart'.*noop, random, scripted, policy:PATH.*bot:1 .. bot:5"
+                                         ".*by import path"):
         make_agent("smart", "MoveToBeacon")
     with pytest.raises(ValueError, match="unknown scenario 'MoveToBacon'"):
         make_agent("random", "MoveToBacon")

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from test_league import TINY, _check_consistent
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".[ray]"')
 
-from league.ray_executor import RayExecutor, RayPairs, RaySettings, RayUnavailable, require_ray  # noqa: E402
+from league.ray_executor import (SCRATCH_PREFIX, RayExecutor, RayPairs, RaySettings, RayUnavailable,  # noqa: E402
+                                 remove_stale_scratch, require_ray)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,21 @@ def _wait_for(condition, what: str, seconds: float = 120.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def _scratch_pid(folder: Path) -> int:
+    return int(folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0])
+
+
+def test_stale_scratch_folders_of_dead_workers_are_removed(tmp_path):
+    dead = tmp_path / f"{SCRATCH_PREFIX}999999999-abc"  # above any pid_max: no such process
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "arena-replays-notapid"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+    (dead / "game.replay").write_bytes(b"x")
+    assert remove_stale_scratch(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and other.exists()
 
 
 def _updates(executor: RayExecutor, name: str) -> int:
@@ -88,8 +105,11 @@ def test_a_worker_killed_mid_match_is_replaced_and_the_match_played_again(local_
         assert len(report.games) == TINY["games_per_match"]
         league.commit(report)
         league.run_matches(matches=1)  # the new worker plays on
+        pids = set(executor._pids.values())
     finally:
         league.close()
+    left = [f for f in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*") if _scratch_pid(f) in pids]
+    assert not left, f"scratch folders left behind by the workers, the killed one's included: {left}"
     with _check_consistent(tmp_path / "lg") as store:
         assert store.stat("matches") == 2 and len(store.matches()) == 2 * TINY["games_per_match"]
 

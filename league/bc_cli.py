@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
 
 from agents.learn.behaviour_cloning import CloningConfig, clone, collect_examples, new_policy_for
 from agents.policies.base import save_policy
 from arena.replay.format import SUFFIX, ReplayError
+from league.progress import progress_bar
 
 
 def command_bc(args: argparse.Namespace) -> int:
@@ -34,15 +34,15 @@ def command_bc(args: argparse.Namespace) -> int:
     out = Path(args.out or "runs/bc")
     try:
         policy = new_policy_for(paths, config)
-        with tqdm(total=len(paths), desc="re-simulating replays", unit="game", file=sys.stderr,
-                  disable=args.quiet or not sys.stderr.isatty()) as bar:
+        with progress_bar(total=len(paths), desc="re-simulating replays", unit="game",
+                          quiet=args.quiet) as bar:
             examples = collect_examples(paths, policy, config.player, config.device,
                                         on_replay=lambda path, n: bar.update(1), batch_games=config.batch_games)
     except (ReplayError, ValueError) as error:
         print(f"arena train bc: {error}", file=sys.stderr)
         return 2
     print(f"{len(examples)} steps of player {args.player} from {len(paths)} replays", file=sys.stderr)
-    with tqdm(total=config.epochs, desc="epochs", unit="epoch", file=sys.stderr, disable=args.quiet) as bar:
+    with progress_bar(total=config.epochs, desc="epochs", unit="epoch", quiet=args.quiet) as bar:
         def on_epoch(stats) -> None:
             bar.update(1)
             bar.set_postfix({"loss": f"{stats.loss:.3f}", "accuracy": f"{stats.function_accuracy:.2f}"})

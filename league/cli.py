@@ -26,6 +26,7 @@ from arena.sim.step import Engine
 from arena.threads import DEFAULT_THREADS, set_torch_threads
 from league.ladder_cli import add_ladder_commands
 from league.league_cli import add_league_commands
+from league.progress import progress_bar
 from league.replay_cli import add_replay_commands
 from league.train_cli import add_train_command
 
@@ -81,8 +82,8 @@ def command_scenarios(args: argparse.Namespace) -> int:
 def _play_rounds(args: argparse.Namespace, scenario_id: str, device: torch.device) -> list[float]:
     scores: list[float] = []
     batch = max(1, min(args.episodes, args.batch))
-    with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
-              disable=args.quiet) as bar:
+    with progress_bar(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode",
+                      quiet=args.quiet) as bar:
         recorder = _recorder(args, [args.agent])
         while len(scores) < args.episodes:
             n = min(batch, args.episodes - len(scores))
@@ -120,8 +121,8 @@ def _play_pysc2_agent(args: argparse.Namespace, scenario_id: str, device: torch.
                                 agent_interface_format=fmt, step_mul=args.step_mul, random_seed=args.seed,
                                 device=device, engine=args.engine, **replays)
 
-    with tqdm(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode", file=sys.stderr,
-              disable=args.quiet) as bar:
+    with progress_bar(total=args.episodes, desc=f"{scenario_id} ({args.agent})", unit="episode",
+                      quiet=args.quiet) as bar:
         return play_pysc2_episodes(make_env, agent, args.episodes, on_episode=lambda score: bar.update(1))
 
 
@@ -131,8 +132,8 @@ def _play_two_player(args: argparse.Namespace, scenario_id: str, device: torch.d
     outcomes: list[int] = []
     steps = 0
     batch = max(1, min(args.episodes, args.batch))
-    with tqdm(total=args.episodes, desc=f"{scenario_id} ({' vs '.join(args.agents)})", unit="game",
-              file=sys.stderr, disable=args.quiet) as bar:
+    with progress_bar(total=args.episodes, desc=f"{scenario_id} ({' vs '.join(args.agents)})", unit="game",
+                      quiet=args.quiet) as bar:
         recorder = _recorder(args, list(args.agents))
         while len(outcomes) < args.episodes:
             n = min(batch, args.episodes - len(outcomes))

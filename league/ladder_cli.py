@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
 
 from league.league_cli import add_ray_options
+from league.progress import progress_bar
 from league.store import StoreError
 
 DEFAULT_FOLDER = "runs/ladder"
@@ -88,7 +88,7 @@ def command_run(args: argparse.Namespace) -> int:
         pairs = len(everyone) * (len(everyone) - 1) // 2
         print(f"ladder {folder} on {store.scenario}: {len(everyone)} players ({len(new)} new), {pairs} pairs, up to "
               f"{settings.games} games each", file=sys.stderr)
-        with tqdm(total=pairs, unit="pair", file=sys.stderr, disable=args.quiet) as bar:
+        with progress_bar(total=pairs, unit="pair", quiet=args.quiet) as bar:
             def on_pair(a, b, index, total):
                 bar.n = index
                 bar.set_postfix_str(f"{a.name} vs {b.name}", refresh=True)

@@ -72,7 +72,8 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
                      f"{cells} {past_cell}{fixed}")
     if historical:
         best = max(historical, key=lambda n: ratings.get(n, float("-inf")))
-        lines.append(f"{plural(len(historical), 'snapshot')}; the strongest: {best} (elo {round(ratings.get(best, 0.0))})")
+        lines.append(f"{plural(len(historical), 'snapshot')}; the strongest: {best} "
+                     f"(elo {round(ratings.get(best, 0.0))})")
     lines.append("win rates: row player against column player, (wins + draws / 2) / games, decayed; "
                  "'vs past' is the mean over the snapshots it played")
     lines.append("vs random, vs scripted: its latest evaluation against these fixed agents (win rate, games played); "
@@ -172,8 +173,9 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
               f"not); continue with `arena league resume {league.folder}`", file=sys.stderr)
         league.close()
         return 130
-    print(f"{verb} {plural(played, 'match', 'matches')}; {league.matches_played} in all in {league.folder}. Continue with "
-          f"`arena league resume {league.folder}`; watch with `arena replay serve {league.folder / 'replays'}`",
+    print(f"{verb} {plural(played, 'match', 'matches')}; {league.matches_played} in all in {league.folder}. "
+          f"Continue with `arena league resume {league.folder}`; "
+          f"watch with `arena replay serve {league.folder / 'replays'}`",
           file=sys.stderr)
     league.close()
     return 0

@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from arena.replay.format import SUFFIX, Replay, ReplayError, read_replay
+from league.progress import progress_bar
 
 
 def _player_line(replay: Replay) -> str:
@@ -81,7 +80,8 @@ def command_verify(args: argparse.Namespace) -> int:
         print(f"arena replay verify: no replays ({SUFFIX}) in {' '.join(args.files)}", file=sys.stderr)
         return 1
     failed = 0
-    for path in tqdm(files, desc="verifying", unit="replay", file=sys.stderr, disable=args.quiet or len(files) < 2):
+    for path in progress_bar(iterable=files, desc="verifying", unit="replay",
+                             quiet=args.quiet or len(files) < 2):
         try:
             result = verify_replay(path, device=args.device)
         except ReplayError as error:
@@ -132,8 +132,8 @@ def command_render(args: argparse.Namespace) -> int:
     from arena.replay.render import render_replay
 
     try:
-        with tqdm(desc=f"rendering {Path(args.output).name}", unit="frame", file=sys.stderr,
-                  disable=args.quiet, delay=0.5) as bar:
+        with progress_bar(desc=f"rendering {Path(args.output).name}", unit="frame", quiet=args.quiet,
+                          delay=0.5) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.n = done

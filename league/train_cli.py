@@ -8,7 +8,6 @@ import math
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
 
 import arena
 from agents.learn.presets import Preset, preset_for, presets_table
@@ -19,6 +18,7 @@ from agents.policies.base import Policy, PolicyAgent, policy_details
 from agents.rollout import EpisodeScores, play_episodes, play_matches
 from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
+from league.progress import progress_bar
 
 DEFAULT_STEPS = 100_000
 """Agent steps of a run without a preset and without --steps."""
@@ -118,8 +118,8 @@ def command_train(args: argparse.Namespace) -> int:
               f"over {len(report.teacher_scores)} episodes; cloned from {report.examples:,} steps (function "
               f"accuracy {report.epochs[-1].function_accuracy:.2f}) in {sum(report.seconds.values()):.0f} s into "
               f"{report.policy}", file=sys.stderr)
-    with tqdm(total=args.steps, initial=min(trainer.progress.agent_steps, args.steps), unit="step",
-              unit_scale=True, file=sys.stderr, disable=args.quiet, desc="agent steps") as bar:
+    with progress_bar(total=args.steps, initial=min(trainer.progress.agent_steps, args.steps), unit="step",
+                      unit_scale=True, quiet=args.quiet, desc="agent steps") as bar:
         def on_update(run: Trainer, stats: dict[str, float]) -> None:
             bar.update(min(run.progress.agent_steps, args.steps) - bar.n)
             score = stats["mean_score_100"]

@@ -3,7 +3,8 @@
 Every change is written inside a transaction (`LeagueStore.transaction`), in WAL journal mode with
 `synchronous=FULL`: a process killed at any moment (SIGKILL included) leaves the last committed transaction on disk
 and the file whole, so a league resumes where it stopped. One process writes at a time: `<folder>/league.lock` is held
-with `flock` while a store is open read-write (the operating system releases it when that process dies); read-only
+with `flock` while a store is open read-write and removed when it closes (the operating system releases the lock of a
+process that dies; the next one takes the file over); read-only
 opens (`arena league status`) take no lock and never write. Files the league saves beside the database go through
 `atomic_path` (from league.files, re-exported here), which leaves either the old file or the new one, never half of
 one. Nothing is ever pickled.
@@ -347,7 +348,7 @@ class LockedDatabase:
     database_name: ClassVar[str]
     """The database file's name inside the folder."""
 
-    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None) -> None:
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: FolderLock | None) -> None:
         self._folder = folder
         self._connection: sqlite3.Connection | None = connection
         self._lock = lock
@@ -396,7 +397,7 @@ class LeagueStore(LockedDatabase):
 
     database_name = DATABASE_NAME
 
-    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: int | None) -> None:
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: FolderLock | None) -> None:
         super().__init__(folder, connection, lock)
         self._in_transaction = False
 
@@ -421,7 +422,7 @@ class LeagueStore(LockedDatabase):
             raise
 
     @classmethod
-    def _create_locked(cls, folder: Path, config_text: str, lock: int) -> LeagueStore:
+    def _create_locked(cls, folder: Path, config_text: str, lock: FolderLock) -> LeagueStore:
         path = folder / DATABASE_NAME
         try:  # O_EXCL: never overwrite a file, even one made by a racing process since the check above
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -696,26 +697,51 @@ def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STO
     return number
 
 
-def _take_lock(folder: Path, kind: StoreKind = LEAGUE_STORE) -> int:
-    """Hold the kind's lock file in `folder` exclusively (returns its descriptor) and write this process's id."""
+@dataclasses.dataclass(frozen=True)
+class FolderLock:
+    """A held lock file: its open descriptor (flock'ed) and its path."""
+
+    descriptor: int
+    path: Path
+
+
+def _take_lock(folder: Path, kind: StoreKind = LEAGUE_STORE) -> FolderLock:
+    """Hold the kind's lock file in `folder` exclusively and write this process's id into it."""
     path = folder / kind.lock_name
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
-        os.close(descriptor)
-        raise StoreError(f"{folder} is in use by another process (pid {holder}): "
-                         f"one process at a time may write a {kind.noun} (lock: {path})") from None
-    except BaseException:
-        os.close(descriptor)
-        raise
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(descriptor)
+            raise StoreError(f"{folder} is in use by another process (pid {holder}): "
+                             f"one process at a time may write a {kind.noun} (lock: {path})") from None
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if _same_file(descriptor, path):
+            break
+        os.close(descriptor)  # its holder removed that file as it let go: take the one at the path now
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
-    return descriptor
+    return FolderLock(descriptor, path)
 
 
-def _release_lock(descriptor: int) -> None:
-    """Release the lock (the file stays: removing it would race with a process about to take it)."""
-    fcntl.flock(descriptor, fcntl.LOCK_UN)
-    os.close(descriptor)
+def _same_file(descriptor: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _release_lock(lock: FolderLock) -> None:
+    """Remove the lock file, then let go of it, so a clean stop leaves none behind. A process that opened the
+    file just before finds, once it holds it, that it is no longer the file at the path, and takes the new one
+    (`_take_lock`); a killed process leaves the file, which the next one takes over (flock dies with it)."""
+    try:
+        os.unlink(lock.path)
+    except FileNotFoundError:
+        pass
+    fcntl.flock(lock.descriptor, fcntl.LOCK_UN)
+    os.close(lock.descriptor)

@@ -18,7 +18,7 @@ import pytest
 
 import league
 from league.players import Outcome, Player, Role
-from league.store import (STORE_VERSION, EvaluationRecord, EventKind, LeagueStore, MatchRecord, PayoffRow,
+from league.store import (LOCK_NAME, STORE_VERSION, EvaluationRecord, EventKind, LeagueStore, MatchRecord, PayoffRow,
                           StoreError, atomic_path, write_bytes_atomic)
 
 REPOSITORY = Path(league.__file__).resolve().parents[1]
@@ -335,6 +335,8 @@ def test_one_writer_at_a_time_and_readers_alongside(tmp_path):
             assert len(reader.matches()) == 1  # a reader sees what the writer committed
     with LeagueStore.open(tmp_path) as writer:  # closing released the lock
         assert len(writer.matches()) == 1
+        assert (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+    assert not (tmp_path / LOCK_NAME).exists()  # a clean close leaves no lock file behind
 
 
 HOLD_LOCK = """

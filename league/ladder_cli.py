@@ -74,6 +74,9 @@ def command_run(args: argparse.Namespace) -> int:
                 raise ValueError(f"{folder} is a ladder on {store.scenario}, not {_scenario(args, players)}; use "
                                  "another --out")
         else:
+            if len(players) < 2:
+                raise ValueError(f"a ladder ranks two or more players; --players gave {len(players)} "
+                                 f"({', '.join(args.players)}): add another, e.g. --players {args.players[0]} random")
             store = LadderStore.create(folder, scenario=_scenario(args, players))
     except (ValueError, KeyError, StoreError) as error:
         print(f"arena ladder run: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)

@@ -105,6 +105,14 @@ def test_a_ladder_ranks_agents_by_strength_and_grows_without_replaying(tmp_path,
     assert "no ladder" in capsys.readouterr().err
 
 
+def test_a_ladder_of_one_player_is_refused_before_anything_is_written(tmp_path, capsys):
+    for players in (["scripted"], ["random"]):
+        assert main(["ladder", "run", "--scenario", "MarineMirror", "--out", str(tmp_path / "l"), "--quiet",
+                     "--players", *players]) == 2
+        assert "a ladder ranks two or more players" in capsys.readouterr().err
+    assert not (tmp_path / "l").exists()
+
+
 def test_a_pysc2_agent_plays_on_the_ladder(tmp_path, capsys):
     assert main(["ladder", "run", "--scenario", "MarineMirror", "--out", str(tmp_path / "l"), "--games", "2",
                  "--batch", "2", "--min-games", "0", "--quiet", "--bootstrap", "20", "--json", "--players",

@@ -51,8 +51,9 @@ def _wait_for(condition, what: str, seconds: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-def _scratch_pid(folder: Path) -> int:
-    return int(folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0])
+def _scratch_pid(folder: Path) -> int | None:
+    pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None  # folders of older versions have no pid in their names
 
 
 def test_stale_scratch_folders_of_dead_workers_are_removed(tmp_path):

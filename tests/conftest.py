@@ -5,6 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+
+
+def pytest_configure(config):
+    """One torch thread per test process: the suite runs in two processes on two cores (`-n 2` in pyproject's
+    addopts), and two processes on two threads each slow each other several times over (README, "Threads")."""
+    torch.set_num_threads(1)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

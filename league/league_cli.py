@@ -52,8 +52,8 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
                                                                                    p.name))
     historical = [p.name for p in players.values() if not p.learning]
     minutes = float(stats.get("match_seconds", 0.0)) / 60
-    lines = [f"league {folder}: {config.scenario}, {config.kind.value}, {stats.get('matches', 0)} matches, "
-             f"{stats.get('games', 0)} games, {int(stats.get('agent_steps', 0)):,} agent steps, "
+    lines = [f"league {folder}: {config.scenario}, {config.kind.value}, {plural(stats.get('matches', 0), 'match', 'matches')}, "
+             f"{plural(stats.get('games', 0), 'game')}, {int(stats.get('agent_steps', 0)):,} agent steps, "
              f"{minutes:.1f} min of play"]
     columns = [p.name for p in learning]
     header = f"{'player':<20} {'role':<17} {'steps':>9} {'snaps':>5} {'resets':>6} {'elo':>6}  " + " ".join(
@@ -138,12 +138,19 @@ def _config_from_args(args: argparse.Namespace) -> LeagueConfig:
 
 
 def _run(league, args: argparse.Namespace, verb: str) -> int:
-    """Play until --minutes / --matches (or Ctrl-C), showing the table after every match."""
+    """Play until --minutes / --matches (or Ctrl-C), showing the table at once and after every match."""
     from league.runner import League
 
     assert isinstance(league, League)
     tty = sys.stdout.isatty() and not args.quiet
     started = time.monotonic()
+
+    def print_table(run: League, note: str) -> None:
+        table = league_table(run.players, run.payoff, _latest_ratings(run.store), _stats(run.store), run.config,
+                             folder=run.folder, evaluations=run.store.latest_evaluations())
+        elapsed = time.monotonic() - started
+        print(("\x1b[H\x1b[2J" if tty else "") + f"{table}\n{note}\n[{elapsed / 60:.1f} min; Ctrl-C stops, "
+              f"`arena league resume {run.folder}` continues]\n", flush=True)
 
     def show(run: League, summary) -> None:
         if args.quiet:
@@ -156,16 +163,14 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
                 f"{report.agent_steps:,} steps in {report.seconds:.0f} s ({report.agent_steps / report.seconds:.0f}"
                 f" steps/s)" + (f"; snapshot {summary.snapshot}" if summary.snapshot else "")
                 + ("; reset to the initial parameters" if summary.reset else ""))
-        table = league_table(run.players, run.payoff, _latest_ratings(run.store), _stats(run.store), run.config,
-                             folder=run.folder, evaluations=run.store.latest_evaluations())
         if summary.evaluations:
             note += "; evaluated: " + ", ".join(f"{e.win_rate:.2f} vs {e.opponent}" for e in summary.evaluations)
-        elapsed = time.monotonic() - started
-        print(("\x1b[H\x1b[2J" if tty else "") + f"{table}\n{note}\n[{elapsed / 60:.1f} min; Ctrl-C stops, "
-              f"`arena league resume {run.folder}` continues]\n", flush=True)
+        print_table(run, note)
 
     seconds = None if args.minutes is None else args.minutes * 60
     _stop_on_signals()
+    if not args.quiet:  # the table at once; the first match and its evaluations take about half a minute
+        print_table(league, f"match {league.matches_played + 1} is being played; the table is shown again after it")
     try:
         played = league.run(seconds=seconds, matches=args.matches, on_match=show)
     except KeyboardInterrupt:

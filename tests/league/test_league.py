@@ -137,6 +137,9 @@ def test_the_command_line_starts_shows_and_resumes(tmp_path, capsys):
     assert main(["league", "start", "--config", str(config), "--out", str(out), "--matches", "1"]) == 0
     shown = capsys.readouterr()
     assert "main_agent_0" in shown.out and "match 1:" in shown.out
+    first, after = shown.out.split("match 1 is being played", 1)  # a table at once, before the first match
+    assert "0 matches, 0 games" in first and "main_agent_0" in first and "match 1:" in after
+    assert "1 match, " in after and "played 1 match;" in shown.err
     assert main(["league", "status", str(out)]) == 0
     assert "main exploiter" in capsys.readouterr().out
     assert main(["league", "status", str(out), "--json"]) == 0

@@ -52,8 +52,9 @@ def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, 
                                                                                    p.name))
     historical = [p.name for p in players.values() if not p.learning]
     minutes = float(stats.get("match_seconds", 0.0)) / 60
-    lines = [f"league {folder}: {config.scenario}, {config.kind.value}, {plural(stats.get('matches', 0), 'match', 'matches')}, "
-             f"{plural(stats.get('games', 0), 'game')}, {int(stats.get('agent_steps', 0)):,} agent steps, "
+    lines = [f"league {folder}: {config.scenario}, {config.kind.value}, "
+             f"{plural(stats.get('matches', 0), 'match', 'matches')}, {plural(stats.get('games', 0), 'game')}, "
+             f"{int(stats.get('agent_steps', 0)):,} agent steps, "
              f"{minutes:.1f} min of play"]
     columns = [p.name for p in learning]
     header = f"{'player':<20} {'role':<17} {'steps':>9} {'snaps':>5} {'resets':>6} {'elo':>6}  " + " ".join(

@@ -4,10 +4,9 @@ Every change is written inside a transaction (`LeagueStore.transaction`), in WAL
 `synchronous=FULL`: a process killed at any moment (SIGKILL included) leaves the last committed transaction on disk
 and the file whole, so a league resumes where it stopped. One process writes at a time: `<folder>/league.lock` is held
 with `flock` while a store is open read-write and removed when it closes (the operating system releases the lock of a
-process that dies; the next one takes the file over); read-only
-opens (`arena league status`) take no lock and never write. Files the league saves beside the database go through
-`atomic_path` (from league.files, re-exported here), which leaves either the old file or the new one, never half of
-one. Nothing is ever pickled.
+process that dies; the next one takes the file over); read-only opens (`arena league status`) take no lock and never
+write. Files the league saves beside the database go through `atomic_path` (from league.files, re-exported here),
+which leaves either the old file or the new one, never half of one. Nothing is ever pickled.
 
 Tables:
 - `meta(key PK, value)`: facts about the file: `format` = "sc2arena-league" (STORE_FORMAT), `version`

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
+from agents.learn.learner import common_shape, pad_to
 from agents.policies import make_policy
 from agents.policies.action_space import action_space
 from agents.policies.base import Policy
@@ -132,12 +133,12 @@ def _placed(parts: list[Examples], places: list[torch.Tensor], rows: int) -> Exa
     for side in ("encoded", "action"):
         out[side] = {}
         for key, first in getattr(parts[0], side).items():
-            shapes = [getattr(part, side)[key].shape[1:] for part in parts]
-            shape = [max(sizes) for sizes in zip(*shapes)]  # unit lists differ in width: zero-padded (masked)
+            # unit lists differ in width from part to part: zero-padded (masked)
+            shape = common_shape(getattr(part, side)[key].shape[1:] for part in parts)
             column = first.new_zeros((rows, *shape))
             for part, place in zip(parts, places):
                 values = getattr(part, side)[key]
-                column[(place.to(column.device), *(slice(0, size) for size in values.shape[1:]))] = values
+                column[place.to(column.device)] = pad_to(values, (len(values), *shape))
             out[side][key] = column
     return Examples(**out)
 

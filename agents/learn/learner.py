@@ -85,16 +85,25 @@ def index_tree(tree: dict[str, torch.Tensor], index: torch.Tensor | slice) -> di
     return {key: value[index] for key, value in tree.items()}
 
 
+def common_shape(shapes) -> list[int]:
+    """The largest size in each dimension of tensors of one rank."""
+    return [max(sizes) for sizes in zip(*shapes)]
+
+
+def pad_to(tensor: torch.Tensor, shape) -> torch.Tensor:
+    """`tensor` zero-padded at the end of each dimension to `shape` (itself where it has that shape already)."""
+    if list(tensor.shape) == list(shape):
+        return tensor
+    out = tensor.new_zeros(tuple(shape))
+    out[tuple(slice(0, size) for size in tensor.shape)] = tensor
+    return out
+
+
 def pad_stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     """Stack tensors of one rank; where their sizes differ (the entity policy's unit lists: as many slots as a
     batch's fullest game has units on screen) each is zero-padded at the end of each dimension to the largest."""
-    shape = [max(sizes) for sizes in zip(*(t.shape for t in tensors))]
-    if all(list(t.shape) == shape for t in tensors):
-        return torch.stack(tensors)
-    out = tensors[0].new_zeros((len(tensors), *shape))
-    for row, tensor in zip(out, tensors):
-        row[tuple(slice(0, size) for size in tensor.shape)] = tensor
-    return out
+    shape = common_shape(t.shape for t in tensors)
+    return torch.stack([pad_to(tensor, shape) for tensor in tensors])
 
 
 def stack_tree(steps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -273,5 +282,5 @@ class Learner:
         self.generator.set_state(tensors["generator"].cpu())
 
 
-__all__ = ["Collected", "Learner", "Rollout", "SeatStep", "StepFn", "collect", "flat_tree", "index_tree", "pad_stack",
-           "stack_tree"]
+__all__ = ["Collected", "Learner", "Rollout", "SeatStep", "StepFn", "collect", "common_shape", "flat_tree",
+           "index_tree", "pad_stack", "pad_to", "stack_tree"]

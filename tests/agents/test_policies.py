@@ -12,13 +12,13 @@ import torch
 from safetensors.torch import save_file
 
 import arena
+from agents.learn.learner import pad_stack
 from agents.policies import (POLICY_KINDS, PolicyAgent, PolicyFileError, explain, load_policy, make_policy,
                              save_policy, to_batched_action)
 from agents.policies.distribution import (ARGUMENT_NAMES, ARGUMENT_SIZES, POINT_KIND, UNIT_INDEX,
                                           ActionDistribution, CategoricalArgument, PointArgument, PointKind,
                                           UnitOrPointArgument, categorical_entropy)
 from arena.interface.functions import NUM_FUNCTIONS
-from agents.learn.learner import pad_stack
 from agents.policies.encoding import log_code
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FUNCTION_ARGUMENTS, ActionResult, FunctionId

@@ -48,7 +48,8 @@ FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unro
                "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
                "seed": "seed", "device": "device", "init": "init", "action_space": "action_space",
                "reward_scale": "reward_scale", "see_time": "see_time", "stagger": "stagger",
-               "warm_start_episodes": "warm_start_episodes", "warm_start_epochs": "warm_start_epochs"}
+               "warm_start_episodes": "warm_start_episodes", "warm_start_epochs": "warm_start_epochs",
+               "critic_warmup": "critic_warmup"}
 """Command-line options (argparse dest) -> the TrainConfig field each sets."""
 
 
@@ -199,6 +200,9 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
                        help="episodes the warm start records (default 32)")
     train.add_argument("--warm-start-epochs", type=int, default=None,
                        help="passes of the cloning over them (default 6)")
+    train.add_argument("--critic-warmup", type=int, default=None, metavar="STEPS",
+                       help="agent steps at the start in which only the value learns, the policy held (default 0; "
+                            "after a warm start the value head is untrained)")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--device", default=None, help="cpu or cuda")
     train.add_argument("--mixed-precision", action="store_true", help="bfloat16 forward passes on CUDA")

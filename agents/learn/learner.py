@@ -191,9 +191,13 @@ class Learner:
         enabled = self.config.mixed_precision and self.device.type == "cuda"
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
-    def learn(self, rollout: Rollout) -> dict[str, float]:
-        """One update of the configured algorithm; returns its statistics."""
-        return self.learn_ppo(rollout) if self.config.algo == "ppo" else self.learn_vtrace(rollout)
+    def learn(self, rollout: Rollout, *, critic_only: bool = False) -> dict[str, float]:
+        """One update of the configured algorithm; returns its statistics. With `critic_only` the policy-gradient
+        and entropy terms are left out: the value learns, and the policy moves only as far as the shared layers and
+        the KL penalty (towards the supervised policy, when there is one) take it (a critic warm-up)."""
+        if self.config.algo == "ppo":
+            return self.learn_ppo(rollout, critic_only=critic_only)
+        return self.learn_vtrace(rollout, critic_only=critic_only)
 
     def reset_parameters(self, parameters: dict[str, torch.Tensor]) -> None:
         """Load `parameters` (e.g. the initial ones: a league exploiter's reset) and start a fresh optimizer."""
@@ -207,7 +211,7 @@ class Learner:
             reference = self.supervised(encoded).distribution
         return distribution.kl(reference)
 
-    def learn_ppo(self, rollout: Rollout) -> dict[str, float]:
+    def learn_ppo(self, rollout: Rollout, *, critic_only: bool = False) -> dict[str, float]:
         cfg = self.config
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.bootstrap_value, rollout.discounts,
                                   cfg.gae_lambda, truncated=rollout.truncated)
@@ -215,8 +219,9 @@ class Learner:
         old_log_probs, adv, ret, mask = (rollout.log_probs.reshape(-1), advantages.reshape(-1), returns.reshape(-1),
                                          rollout.valid.reshape(-1))
         adv = torch.where(mask, normalize_advantages(adv, mask=mask) if cfg.normalize_advantages else adv, 0.0)
-        loss_config = PPOLossConfig(clip=cfg.clip, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef,
-                                    kl_coef=cfg.kl_coef)
+        loss_config = PPOLossConfig(clip=cfg.clip, value_coef=cfg.value_coef, kl_coef=cfg.kl_coef,
+                                    entropy_coef=0.0 if critic_only else cfg.entropy_coef,
+                                    policy_coef=0.0 if critic_only else 1.0)
         size = len(adv) // cfg.minibatches
         totals: dict[str, float] = {}
         count = 0
@@ -239,10 +244,12 @@ class Learner:
                 count += 1
         return {key: value / count for key, value in totals.items()}
 
-    def learn_vtrace(self, rollout: Rollout) -> dict[str, float]:
+    def learn_vtrace(self, rollout: Rollout, *, critic_only: bool = False) -> dict[str, float]:
         cfg = self.config
         T, B = rollout.rewards.shape
-        loss_config = VTraceLossConfig(value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef, kl_coef=cfg.kl_coef)
+        loss_config = VTraceLossConfig(value_coef=cfg.value_coef, kl_coef=cfg.kl_coef,
+                                       entropy_coef=0.0 if critic_only else cfg.entropy_coef,
+                                       policy_coef=0.0 if critic_only else 1.0)
         with self.autocast():
             output = self.policy(flat_tree(rollout.encoded))
             distribution = output.distribution

@@ -429,6 +429,8 @@ class PPOLossConfig:
     """Weight of the entropy bonus."""
     kl_coef: float = 0.0
     """Weight of the KL penalty towards a supervised policy (AlphaStar); 0 leaves it out."""
+    policy_coef: float = 1.0
+    """Weight of the policy-gradient term; 0 (with entropy_coef 0) trains the value alone (a critic warm-up)."""
     value_clip: float | None = None
     """PPO-style clipping of the value around the old values; None for none (then no old values are needed)."""
 
@@ -462,7 +464,7 @@ def ppo_loss(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """PPO's loss (Schulman et al. 2017, equation 9), with AlphaStar's optional KL penalty.
 
-    `total = policy_loss + value_coef * value_loss + entropy_coef * entropy_loss + kl_coef * mean(kl)`.
+    `total = policy_coef * policy_loss + value_coef * value_loss + entropy_coef * entropy_loss + kl_coef * mean(kl)`.
 
     Args:
         new_log_probs: `[T, B]` log-probabilities of the taken actions under the policy being learned.
@@ -493,7 +495,8 @@ def ppo_loss(
     value = value_loss(values, returns, old_values, config.value_clip, mask)
     entropy_term = entropy_loss(entropy, mask)
     kl_term = _kl_term(kl, new_log_probs, mask)
-    total = policy + config.value_coef * value + config.entropy_coef * entropy_term + config.kl_coef * kl_term
+    total = (config.policy_coef * policy + config.value_coef * value + config.entropy_coef * entropy_term
+             + config.kl_coef * kl_term)
     stats = {
         "total_loss": total.detach(),
         "policy_loss": policy.detach(),
@@ -524,6 +527,8 @@ class VTraceLossConfig:
     """Weight of the entropy bonus."""
     kl_coef: float = 0.0
     """Weight of the KL penalty towards a supervised policy (AlphaStar); 0 leaves it out."""
+    policy_coef: float = 1.0
+    """Weight of the policy-gradient term; 0 (with entropy_coef 0) trains the value alone (a critic warm-up)."""
 
 
 def vtrace_loss(
@@ -543,7 +548,7 @@ def vtrace_loss(
     """IMPALA's actor-critic loss on V-trace targets (Espeholt et al. 2018, section 4.2), as scalable_agent builds it.
 
     `policy_loss = -mean(pg_advantages * target_log_probs)`, `value_loss = 0.5 * mean((vs - values)^2)`,
-    `total = policy_loss + value_coef * value_loss + entropy_coef * entropy_loss + kl_coef * mean(kl)`.
+    `total = policy_coef * policy_loss + value_coef * value_loss + entropy_coef * entropy_loss + kl_coef * mean(kl)`.
     The targets are detached: gradients reach `target_log_probs` through the policy term only, and `values`
     through the baseline term only. Unlike scalable_agent, terms are means rather than sums, like `ppo_loss`.
 
@@ -583,7 +588,8 @@ def vtrace_loss(
     value = value_loss(values, targets.vs, mask=mask)
     entropy_term = entropy_loss(entropy, mask)
     kl_term = _kl_term(kl, target_log_probs, mask)
-    total = policy + config.value_coef * value + config.entropy_coef * entropy_term + config.kl_coef * kl_term
+    total = (config.policy_coef * policy + config.value_coef * value + config.entropy_coef * entropy_term
+             + config.kl_coef * kl_term)
     stats = {
         "total_loss": total.detach(),
         "policy_loss": policy.detach(),

@@ -86,6 +86,10 @@ class TrainConfig:
     starts (agents.learn.warm_start); with kl_coef the run also stays near the clone."""
     warm_start_episodes: int = 32
     warm_start_epochs: int = 6
+    critic_warmup: int = 0
+    """Agent steps at the start of the run in which only the value learns (no policy-gradient or entropy term):
+    after a warm start the value head is untrained, and the first advantages it gives would push the policy off
+    the clone before they mean anything."""
     seed: int = 0
     device: str = "cpu"
     mixed_precision: bool = False
@@ -123,6 +127,8 @@ class TrainConfig:
             raise ValueError("warm_start records one-player episodes; for a two-player scenario record games with "
                              "`arena play --agents ... --replay-dir DIR`, clone them with `arena train bc`, and pass "
                              "--init (and --kl-to)")
+        if self.critic_warmup < 0:
+            raise ValueError(f"critic_warmup must be 0 or more agent steps, got {self.critic_warmup}")
         if self.warm_start and (self.warm_start_episodes < 1 or self.warm_start_epochs < 1):
             raise ValueError(f"warm_start_episodes and warm_start_epochs must be at least 1, got "
                              f"{self.warm_start_episodes} and {self.warm_start_epochs}")
@@ -311,15 +317,16 @@ class Trainer:
     def update(self) -> dict[str, float]:
         """Collect one rollout and learn from it; returns the update's statistics (also logged)."""
         start = time.perf_counter()
+        critic_only = self.progress.agent_steps < self.config.critic_warmup
         rollout = self.collect()
         collected = time.perf_counter()
-        stats = self.learner.learn(rollout)
+        stats = self.learner.learn(rollout, critic_only=critic_only)
         self.progress.updates += 1
         if self.config.algo == "vtrace" and self.progress.updates % self.config.actor_lag == 0:
             self.actor.load_state_dict(self.policy.state_dict())
         elapsed = time.perf_counter() - start
         steps = self.config.num_envs * self.config.unroll
-        stats.update({"agent_steps": float(self.progress.agent_steps), "episodes": float(self.progress.episodes),
+        stats.update({"critic_only": float(critic_only), "agent_steps": float(self.progress.agent_steps), "episodes": float(self.progress.episodes),
                       "mean_score_100": self.progress.mean_score, "steps_per_second": steps / elapsed,
                       "collect_seconds": collected - start, "learn_seconds": elapsed - (collected - start)})
         self._log(stats)

@@ -571,6 +571,20 @@ def test_ppo_loss_assembles_its_terms(seed: int) -> None:
     assert all(g is None for g in grads[4:])
 
 
+def test_without_the_policy_and_entropy_terms_only_the_value_and_kl_learn() -> None:
+    data = random_sequences(1)
+    new, values = leaf(data["target_log_probs"]), leaf(data["values"])
+    entropy, kl = leaf(data["discounts"] + 0.5), leaf(data["rewards"].abs())
+    config = PPOLossConfig(value_coef=0.7, entropy_coef=0.0, kl_coef=0.2, policy_coef=0.0)
+    total, stats = ppo_loss(new, data["behaviour_log_probs"], data["rewards"], values, data["rewards"] + 1.0,
+                            entropy, kl, config=config)
+    torch.testing.assert_close(total, 0.7 * value_loss(values, data["rewards"] + 1.0) + 0.2 * kl.mean())
+    assert stats["policy_loss"].abs().item() > 0  # still reported
+    grads = torch.autograd.grad(total, (new, values, entropy, kl))
+    assert grads[0].abs().sum() == 0 and grads[2].abs().sum() == 0
+    assert grads[1].abs().sum() > 0 and grads[3].abs().sum() > 0
+
+
 def test_ppo_loss_without_kl_and_with_value_clipping() -> None:
     data = random_sequences(0)
     old_values = data["values"] + 0.5

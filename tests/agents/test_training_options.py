@@ -302,3 +302,27 @@ def test_warm_start_options_are_checked_and_a_preset_warm_start_can_be_turned_of
                  "--quiet"]) == 0
     assert json.loads((out / "config.json").read_text())["warm_start"] is None
     assert not (out / "warm_start").exists()
+
+
+@pytest.mark.parametrize("algo", ["ppo", "vtrace"])
+def test_a_critic_warmup_trains_the_value_and_holds_the_policy_heads(tmp_path, algo):
+    steps_per_update = SMALL["num_envs"] * SMALL["unroll"]
+    config = TrainConfig(scenario="MoveToBeacon", policy="entity", action_space="screen", algo=algo,
+                         critic_warmup=2 * steps_per_update, entropy_coef=0.05, **SMALL)
+    trainer = Trainer(config, tmp_path)
+    weights = lambda: {k: v.detach().clone() for k, v in trainer.policy.state_dict().items()}  # noqa: E731
+    policy_heads = [k for k in weights() if k.startswith(("function_head", "argument_heads"))]
+    start = weights()
+    trainer.train(steps=2 * steps_per_update)
+    warmed = weights()
+    assert all(torch.equal(start[k], warmed[k]) for k in policy_heads)  # no policy gradient, no entropy bonus
+    assert not torch.equal(start["value_head.2.weight"], warmed["value_head.2.weight"])
+    trainer.train(steps=3 * steps_per_update)
+    assert any(not torch.equal(warmed[k], v) for k, v in weights().items() if k in policy_heads)
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [line["critic_only"] for line in lines] == [1.0, 1.0, 0.0]
+
+
+def test_a_negative_critic_warmup_is_refused():
+    with pytest.raises(ValueError, match="critic_warmup must be 0 or more"):
+        TrainConfig(scenario="MoveToBeacon", critic_warmup=-1)

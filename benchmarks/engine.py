@@ -76,7 +76,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import arena  # noqa: E402
-import arena.env  # noqa: E402
+import arena.core  # noqa: E402
 import arena.sim.step  # noqa: E402
 from agents.random_agent import uniform_available  # noqa: E402
 from arena import BatchedAction, InterfaceFormat  # noqa: E402
@@ -456,19 +456,18 @@ class PassTimer:
 
 
 ENV_PASSES = {"perceive": "perceive (visibility)", "apply_action": "apply_action", "observe": "observation",
-              "remember_seen": "remember_seen (fog)", "where": "autoreset select (state where)",
-              "run_loops": "run_loops"}
+              "visible_cells": "visible_cells (fog)", "put_games": "autoreset (put_games)"}
 
 
 @contextlib.contextmanager
 def instrumented(env: arena.ArenaEnv, timer: PassTimer):
-    """Wrap the engine's passes (module globals of arena.sim.step and arena.env) and the scenario's rules."""
+    """Wrap the engine's passes (module globals of arena.sim.step and arena.core) and the scenario's rules."""
     # Every function game_loop calls by name (the engine's passes change; wrap whatever is there).
     engine = {name: f"sim: {name}" for name, value in vars(arena.sim.step).items()
               if inspect.isfunction(value) and name not in ("run_loops", "unit_table")}
-    env_passes = {name: label for name, label in ENV_PASSES.items() if hasattr(arena.env, name)}
+    env_passes = {name: label for name, label in ENV_PASSES.items() if hasattr(arena.core, name)}
     saved = []
-    for module, names in ((arena.sim.step, engine), (arena.env, env_passes)):
+    for module, names in ((arena.sim.step, engine), (arena.core, env_passes)):
         for name, label in names.items():
             saved.append((module, name, getattr(module, name)))
             setattr(module, name, timer.wrap(label, getattr(module, name)))

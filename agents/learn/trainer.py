@@ -389,7 +389,7 @@ class Trainer:
             env = self.seat.env
             for field in dataclasses.fields(State):
                 tensors[f"state.{field.name}"] = getattr(env.state, field.name).clone()
-            tensors["env.needs_reset"] = env._needs_reset.clone()
+            tensors["env.needs_reset"] = env.needs_reset.clone()
             for key, value in self.obs.items():
                 tensors[f"obs.{key}"] = value.clone()
             tensors["was_last"] = self._was_last.clone()
@@ -417,7 +417,7 @@ class Trainer:
         if meta["games_saved"]:
             env = self.seat.env
             env.state = State(**{f.name: tensors[f"state.{f.name}"] for f in dataclasses.fields(State)})
-            env._needs_reset = tensors["env.needs_reset"]
+            env.needs_reset = tensors["env.needs_reset"]
             self.obs = {k[len("obs."):]: v for k, v in tensors.items() if k.startswith("obs.")}
             self._was_last = tensors["was_last"]
         else:  # two-player games against a bot with its own memory start afresh

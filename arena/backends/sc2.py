@@ -1,5 +1,5 @@
-"""The real StarCraft II behind the batched environment protocol: `Sc2Env` speaks `arena.env.ArenaEnv`'s API over
-one pysc2 `SC2Env` per game, stepped in turn.
+"""The real StarCraft II behind the batched environment protocol (arena.protocol): `Sc2Env` speaks
+`arena.env.ArenaEnv`'s API over one pysc2 `SC2Env` per game, stepped in turn.
 
 Observations have ArenaEnv's keys, shapes and dtypes for the same `InterfaceFormat`; actions are `BatchedAction`s
 turned into pysc2 `FunctionCall`s. Episodes reset on the step after they end (Gymnasium's next-step autoreset), as
@@ -17,16 +17,15 @@ from collections.abc import Callable, Sequence
 import gymnasium
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 
 from arena.backends.conversion import NO_OP_CALL, action_rows, function_call, observation_row, stack_rows
 from arena.backends.installation import (Sc2NotInstalledError, check_installation, default_install_dir,
                                          not_installed, parse_absl_flags)
 from arena.compat.pysc2 import load_pysc2
-from arena.env import StepType, action_space, observation_space
-from arena.interface.actions import BatchedAction, validate_arguments
+from arena.interface.actions import validate_arguments
 from arena.interface.functions import ActionResult, FunctionId
 from arena.interface.view import InterfaceFormat
+from arena.protocol import AUTORESET_MODE, Actions, StepType, action_space, discount, observation_space, player_actions
 from arena.scenarios.registry import make_scenario
 
 load_pysc2()  # before any pysc2 import (protobuf and Python 3.11 fixes)
@@ -109,7 +108,9 @@ class Sc2Env(gymnasium.vector.VectorEnv):
     (+1, 0, -1) on melee maps. `last_actions` is the function asked for, as in ArenaEnv.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"autoreset_mode": AUTORESET_MODE}
+    num_players = 1
+    """Each row of the batch is one agent of one game (two agents on a melee map: two rows), with its own action."""
 
     def __init__(self, scenario: str, *, num_envs: int = 1, device: torch.device | str = "cpu",
                  step_mul: int | None = None, interface: InterfaceFormat | None = None, players: Sequence | None = None,
@@ -184,14 +185,17 @@ class Sc2Env(gymnasium.vector.VectorEnv):
         obs = self._observe(timesteps, [int(ActionResult.Success)] * rows, [int(FunctionId.no_op)] * rows)
         return obs, self._info(timesteps, obs)
 
-    def step(self, actions: BatchedAction | dict[str, torch.Tensor]):
+    @property
+    def needs_reset(self) -> torch.Tensor:
+        """[B] bool (rows): games whose episode ended on the latest step; the next step resets them (arena.protocol)."""
+        return torch.from_numpy(np.repeat(self._needs_reset, self.num_agents)).to(self.device)
+
+    def step(self, actions: Actions):
         """One BatchedAction row per agent; a function that is not available is sent as no_op and reports
         ActionResult.InvalidAvailableAction (214), out-of-range arguments report ActionResult.Error, as in ArenaEnv."""
         if self._games is None:
             raise RuntimeError("call reset() before step()")
-        action = actions if isinstance(actions, BatchedAction) else BatchedAction.make(
-            torch.as_tensor(actions["function"]),
-            **{k: torch.as_tensor(v) for k, v in actions.items() if k != "function"})
+        (action,) = player_actions(actions, num_players=1, num_envs=None, device="cpu")
         if action.function.shape != (self.num_envs,):
             raise ValueError(f"expected one function per agent and game ({self.num_envs}), "
                              f"got shape {tuple(action.function.shape)}")
@@ -260,8 +264,7 @@ class Sc2Env(gymnasium.vector.VectorEnv):
 
     def _info(self, timesteps: list, obs: dict[str, torch.Tensor]) -> dict:
         step_type = torch.tensor([int(t.step_type) for t in timesteps], dtype=torch.long, device=self.device)
-        return {"step_type": step_type, "score": obs["score_cumulative"][:, 0],
-                "discount": torch.where(step_type == int(StepType.MID), 1.0, 0.0)}  # pysc2: 0 on FIRST and LAST
+        return {"step_type": step_type, "score": obs["score_cumulative"][:, 0], "discount": discount(step_type)}
 
     def _launch(self, seeds: list[int | None]) -> None:
         """Start one game per seed (closing any running ones); if one fails, those started are closed."""

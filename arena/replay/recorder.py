@@ -287,7 +287,7 @@ def _seen_by(env: "ArenaEnv | ArenaMultiEnv", player: int) -> torch.Tensor:
     state, context = env.state, env.context
     if not context.fog:
         return state.unit_alive
-    cells = getattr(env, "_cells", [None] * (player + 1))[player]
+    cells = env.seen_cells()[player]
     if cells is not None:
         return units_in_sight(state, player, cells)
     return units_in_sight_of_units(state, player, context.table)

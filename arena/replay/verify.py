@@ -42,13 +42,12 @@ def environment_for(replay: Replay, path: str | Path, device: torch.device | str
     except KeyError:
         raise ReplayError(path, f"the scenario {scenario_id} is not known to this arena") from None
     interface = InterfaceFormat(**header["interface"])
-    if scenario.spec.num_agents > 1:
-        limits = header["limits"]
-        return ArenaMultiEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"],
-                             interface=interface,
-                             limits=Limits(apm_caps=tuple(ApmCap(a, w) for a, w in limits["apm_caps"]),
-                                           delay_loops=limits["delay_loops"], fog=limits["fog"]))
-    return ArenaEnv(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"], interface=interface)
+    recorded = header.get("limits")
+    limits = None if recorded is None else Limits(apm_caps=tuple(ApmCap(a, w) for a, w in recorded["apm_caps"]),
+                                                  delay_loops=recorded["delay_loops"], fog=recorded["fog"])
+    shell = ArenaMultiEnv if scenario.spec.num_agents > 1 else ArenaEnv
+    return shell(scenario, num_envs=num_envs, device=device, step_mul=header["step_mul"], interface=interface,
+                 limits=limits)
 
 
 def resimulate(replay: Replay, path: str | Path = "<replay>", device: torch.device | str = "cpu"
@@ -59,11 +58,10 @@ def resimulate(replay: Replay, path: str | Path = "<replay>", device: torch.devi
     recorder = ReplayRecorder(None, [p["name"] for p in replay.header["players"]])
     obs, _ = env.reset(seed=[int(replay.header["seed"])])
     recorder.reset(env, obs)
-    two_player = getattr(env, "num_players", 1) > 1
     for step in range(len(replay.actions)):
         actions = [action_from_rows(replay.actions[step, p][None], env.device) for p in range(replay.num_players)]
-        obs, reward, _, _, info = env.step(actions if two_player else actions[0])
-        recorder.step(env, actions if two_player else actions[0], obs, reward, info)
+        obs, reward, _, _, info = env.step(actions)  # one action per player, for one player too (arena.protocol)
+        recorder.step(env, actions, obs, reward, info)
         if recorder.replays:
             return recorder.replays[0], True
     return recorder.so_far(env, game=0), False

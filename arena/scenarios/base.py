@@ -9,8 +9,8 @@ import dataclasses
 import torch
 
 from arena.interface.view import MapGeometry
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import State, empty_state
-from arena.sim.step import LoopTrigger
 from arena.sim.units import LOOPS_PER_GAME_SECOND
 
 MINI_GAME_CAMERA_BOUNDS = (10.0, 8.0, 54.0, 44.0)
@@ -64,7 +64,7 @@ class Scenario(abc.ABC):
 
     spec: ScenarioSpec
     loop_trigger: LoopTrigger | None = None
-    """When `loop_rule` may change a game (arena.sim.step.LoopTrigger): the compiled engine then runs all of a
+    """When `loop_rule` may change a game (arena.sim.rules.LoopTrigger): the compiled engine then runs all of a
     step's loops in one call, stopping a game only after such a loop. None: the rule runs after every loop."""
 
     @abc.abstractmethod

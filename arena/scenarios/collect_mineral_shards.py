@@ -8,8 +8,8 @@ import torch
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, distance_to_nearest, first_valid, place, points_in_rect, slot_range
 from arena.sim import rng
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Owner, Score, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UNIT_SPECS, UnitType, unit_table
 
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)

@@ -11,9 +11,9 @@ import torch
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, column_positions, place, slot_range
 from arena.sim import rng
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Owner, Score, State
 from arena.sim.state import where as state_where
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType, unit_table
 
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)

@@ -13,8 +13,8 @@ from arena.interface.functions import UNIT_COMMANDS, FunctionId
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import column_positions, slot_range
 from arena.sim.economy import spawn_units
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Order, Owner, Score, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType, unit_table
 
 PLAYABLE = (19.9, 19.0, 45.9, 37.0)

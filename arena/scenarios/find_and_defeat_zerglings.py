@@ -10,8 +10,8 @@ import torch
 from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import any_true, choose_sites, distance_to_nearest, lattice_sites, place, slot_range
 from arena.sim import rng
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Owner, Score, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType
 
 PLAYABLE = (10.0, 12.0, 54.0, 44.0)

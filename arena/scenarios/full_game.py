@@ -25,8 +25,8 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import slot_range
 from arena.scenarios.two_player import assign_sides, episode_side, mirror_x, point_cameras, score_kills
 from arena.sim.economy import spawn_units
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Order, Owner, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import LOOPS_PER_GAME_SECOND, Race, UnitType, unit_table
 
 GAME_LOOPS = 13_440

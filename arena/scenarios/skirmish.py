@@ -17,8 +17,8 @@ from arena.scenarios.base import Scenario, ScenarioSpec
 from arena.scenarios.spawn import column_positions, place, slot_range
 from arena.sim import rng
 from arena.sim.orders import issue_orders
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Order, Owner, Score, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UnitType
 
 PLAYABLE = (16.0, 16.0, 48.0, 48.0)

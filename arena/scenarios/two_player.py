@@ -30,8 +30,8 @@ from arena.scenarios.skirmish import Army, army_size
 from arena.scenarios.spawn import any_true, column_positions, distance_to_nearest, first_valid, place, \
     points_in_rect, slot_range
 from arena.sim import rng
+from arena.sim.rules import LoopTrigger
 from arena.sim.state import Owner, Score, State
-from arena.sim.step import LoopTrigger
 from arena.sim.units import UNIT_SPECS, UnitType, unit_table
 
 MAP_WIDTH = 64.0

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from arena.sim.state import State
-from arena.sim.step import LoopRule, LoopTrigger
+from arena.sim.rules import LoopRule, LoopTrigger
 from arena.sim.units import UnitTable
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
@@ -834,7 +834,7 @@ def _any_alive_near(G, b, near, reach):
 
 @numba.njit(cache=True)
 def _rule_may_act(G, b, on_death, near, reach, empty):
-    """Whether a scenario's loop rule may change game b after this loop (arena.sim.step.LoopTrigger)."""
+    """Whether a scenario's loop rule may change game b after this loop (arena.sim.rules.LoopTrigger)."""
     if on_death:
         for i in range(G.died.shape[1]):
             if G.died[b, i]:
@@ -928,7 +928,7 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
                kills_by_owner, fog, explored):
     """Game loops of every game [B, ...], in place: game b runs until its `loops_left[b]` reach 0, or stops
     (`stopped[b]`) after a loop after which its scenario's rule may act (on_death, near [4] slots, reach, empty [2]
-    slots: arena.sim.step.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
+    slots: arena.sim.rules.LoopTrigger; near[0] == near[1] and empty[0] == empty[1] switch those off). After the
     other loops the kernel scores kills itself (kill_slots [K, 2], kill_weights [K], kills_by_owner) and, with `fog`,
     adds what each player sees to `explored` [B, A, H, W]. `G.died` [B, U] holds the deaths of each game's last
     loop. The games are spread over numba's threads (with one thread this costs no more than a serial loop)."""

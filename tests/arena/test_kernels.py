@@ -251,9 +251,9 @@ def _step_both(scenario_id: str, steps: int, agent: str | None = None, num_envs:
         else:
             actions = random_actions(obs, g, fmt, attack_bias=0.5)
         kernel.state = reference.state
-        if hasattr(reference, "apm"):
-            kernel.apm, kernel._pending = reference.apm, list(reference._pending)
-        kernel._needs_reset = reference._needs_reset.clone()
+        if reference.fairness is not None:
+            kernel.apm, kernel.fairness.delay.pending = reference.apm, list(reference.fairness.delay.pending)
+        kernel.needs_reset = reference.needs_reset.clone()
         _, reward_k, terminated_k, truncated_k, _ = kernel.step(actions)
         obs, reward, terminated, truncated, info = reference.step(actions)
         first = info["step_type"] == int(StepType.FIRST)

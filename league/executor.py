@@ -13,9 +13,7 @@ import contextlib
 import copy
 import dataclasses
 import json
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -26,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from agents.learn.learner import Learner, Rollout, collect
 from agents.learn.trainer import Seat
 from agents.policies.base import Policy, PolicyAgent, load_policy, policy_details, save_policy
+from arena.files import atomic_folder
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from league.config import LeagueConfig
 from league.players import Outcome
@@ -146,17 +145,11 @@ class LearnerState:
 def write_learner_folder(state: LearnerState, policy: Policy, folder: Path) -> None:
     """policy.safetensors/.json + learner.safetensors/.json into `folder`, written beside it and renamed into place.
     `policy` is any policy of the learner's architecture (its weights are replaced by the state's)."""
-    partial = folder.with_name(f".{folder.name}.part")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     policy.load_state_dict(state.parameters)
-    save_policy(policy, partial / "policy")
-    save_file({k: v.contiguous() for k, v in state.tensors.items()}, str(partial / "learner.safetensors"))
-    (partial / "learner.json").write_text(json.dumps({"version": LEARNER_STATE_VERSION, **state.meta}))
-    for path in partial.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-    os.replace(partial, folder)
+    with atomic_folder(folder) as partial:
+        save_policy(policy, partial / "policy")
+        save_file({k: v.contiguous() for k, v in state.tensors.items()}, str(partial / "learner.safetensors"))
+        (partial / "learner.json").write_text(json.dumps({"version": LEARNER_STATE_VERSION, **state.meta}))
 
 
 def read_learner_folder(folder: Path) -> LearnerState:
@@ -192,7 +185,7 @@ class LocalExecutor(Executor):
 
     def _seat(self) -> Seat:
         if self.seat is None:
-            self.seat = _make_seat(self.config)
+            self.seat = match_seat(self.config)
         return self.seat
 
     def load_learner(self, name: str, checkpoint: Path | None) -> None:
@@ -222,7 +215,7 @@ class LocalExecutor(Executor):
 
     def play(self, job: MatchJob) -> MatchReport:
         learner, seat, away = self.learners[job.home], self._seat(), self._away_policy(job)
-        recorder = _recorder(self.folder / "replays", job, (learner.policy, away)) if job.record else None
+        recorder = match_recorder(self.folder / "replays", job, (learner.policy, away)) if job.record else None
         return play_and_learn(seat, job, learner.policy, away, learner.learn, learner.generator,
                               unroll=learner.config.unroll, gamma=learner.config.gamma, autocast=learner.autocast,
                               recorder=recorder)
@@ -265,7 +258,8 @@ def play_and_learn(seat: Seat, job: MatchJob, policy: Policy, away: Policy, lear
                        seconds=time.perf_counter() - start)
 
 
-def _make_seat(config: LeagueConfig) -> Seat:
+def match_seat(config: LeagueConfig) -> Seat:
+    """The batched two-player environment an executor plays its matches in (the opponent is set per match)."""
     class _Placeholder:  # the seat needs an opponent to exist; the executor sets the real one per match
         def reset(self, batch: int) -> None: ...
 
@@ -273,7 +267,7 @@ def _make_seat(config: LeagueConfig) -> Seat:
     return seat
 
 
-def _recorder(folder: Path, job: MatchJob, policies: tuple[Policy, Policy]) -> ReplayRecorder:
+def match_recorder(folder: Path, job: MatchJob, policies: tuple[Policy, Policy]) -> ReplayRecorder:
     """Keeps every fourth game of a recorded match in `folder`, named `<home>-vs-<away>-seed<game seed>.replay.npz`;
     the header's player entries keep each policy's action space."""
     return ReplayRecorder(folder, [job.home, job.away], sampling=ReplaySampling(every=4),

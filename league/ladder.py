@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from league.store import (LockedDatabase, StoreError, StoreKind, _check_database, _connect_read_write, _release_lock,
-                          _take_lock)
+from league.database import (LockedDatabase, StoreError, StoreKind, connect_read_write, open_checked, release_lock,
+                             take_lock)
 
 LADDER_FORMAT = "sc2arena-ladder"
 LADDER_VERSION = 1
@@ -148,13 +148,13 @@ class LadderStore(LockedDatabase):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LADDER_DATABASE
-        lock = _take_lock(folder, LADDER_STORE)
+        lock = take_lock(folder, LADDER_STORE)
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
-            _release_lock(lock)
+            release_lock(lock)
             raise StoreError(f"{path} exists already: {folder} holds a ladder") from None
-        connection = _connect_read_write(path)
+        connection = connect_read_write(path)
         with _transaction(connection):
             for statement in _SCHEMA.split(";"):
                 connection.execute(statement)
@@ -169,18 +169,12 @@ class LadderStore(LockedDatabase):
         path = folder / LADDER_DATABASE
         if not path.is_file():
             raise StoreError(f"no ladder in {folder}: make one with `arena ladder run --out {folder} --players ...`")
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        checked = sqlite3.connect(uri, uri=True, isolation_level=None)
-        try:
-            _check_database(path, checked, LADDER_STORE)
-        except BaseException:
-            checked.close()
-            raise
+        checked = open_checked(path, LADDER_STORE)
         if read_only:
             return LadderStore(folder, checked, None)
         checked.close()
-        lock = _take_lock(folder, LADDER_STORE)
-        return LadderStore(folder, _connect_read_write(path), lock)
+        lock = take_lock(folder, LADDER_STORE)
+        return LadderStore(folder, connect_read_write(path), lock)
 
     @property
     def scenario(self) -> str:

@@ -32,7 +32,7 @@ def _scenario(args: argparse.Namespace, players) -> str:
 def _write_reports(store, args: argparse.Namespace) -> dict:
     from league.ladder import build_report, report_json
     from league.ladder_report import render_text, write_html
-    from league.store import write_bytes_atomic
+    from arena.files import write_bytes_atomic
 
     report = build_report(store, anchor=args.anchor, samples=args.bootstrap)
     write_bytes_atomic(store.folder / "report.json", report_json(report).encode())

@@ -46,7 +46,7 @@ import math
 import os
 from typing import Callable, Sequence
 
-from league.files import write_bytes_atomic
+from arena.files import write_bytes_atomic
 
 MISSING = "\u2013"
 """What a missing or non-finite number shows as (an en dash)."""

@@ -39,9 +39,9 @@ import torch
 from agents.learn.learner import Learner, Rollout
 from agents.policies.base import Policy, load_policy
 from league.config import LeagueConfig
-from league.executor import (Executor, LearnerState, MatchJob, MatchReport, _make_seat, _recorder, play_and_learn,
-                             read_learner_folder, write_learner_folder)
-from league.files import write_bytes_atomic
+from league.executor import (Executor, LearnerState, MatchJob, MatchReport, match_recorder, match_seat,
+                             play_and_learn, read_learner_folder, write_learner_folder)
+from arena.files import write_bytes_atomic
 
 RAY_INSTALL_HINT = 'pip install -e ".[ray]"   (or: pip install "ray>=2.9,<3")'
 FROZEN_CACHE = 16
@@ -200,7 +200,7 @@ class RolloutWorker:
         self.device = device
         self.home = copy.deepcopy(initial).to(device)
         self.away = copy.deepcopy(initial).to(device)
-        self.seat = _make_seat(self.config)
+        self.seat = match_seat(self.config)
         remove_stale_scratch()
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
@@ -224,7 +224,7 @@ class RolloutWorker:
         generator.manual_seed(job.seed)
         train = self.config.train_config(self.config.seed)
         with tempfile.TemporaryDirectory(dir=self.scratch) as scratch:
-            recorder = _recorder(Path(scratch), job, (self.home, self.away)) if job.record else None
+            recorder = match_recorder(Path(scratch), job, (self.home, self.away)) if job.record else None
             report = play_and_learn(self.seat, job, self.home, self.away, learn, generator, unroll=train.unroll,
                                     gamma=train.gamma, recorder=recorder)
             replays = {game.replay: (Path(scratch) / Path(game.replay).name).read_bytes()

@@ -26,6 +26,7 @@ from typing import Callable
 
 from agents.learn.trainer import new_policy
 from agents.policies.base import Policy, load_policy, save_policy
+from arena.files import PARTIAL_SUFFIX, atomic_folder
 from league.config import LeagueConfig
 from league.evaluation import Evaluator, evaluation_due
 from league.executor import Executor, LocalExecutor, MatchJob, MatchReport
@@ -87,8 +88,8 @@ class League:
         self.evaluator = Evaluator(config)
 
     # -- making and opening ------------------------------------------------------------------------------------
-    @staticmethod
-    def create(folder: str | Path, config: LeagueConfig, make_executor: MakeExecutor = LocalExecutor) -> "League":
+    @classmethod
+    def create(cls, folder: str | Path, config: LeagueConfig, make_executor: MakeExecutor = LocalExecutor) -> "League":
         """A new league in `folder` (refused where a league exists: nothing there is touched), its matches played
         by `make_executor(config, folder, initial policy)`."""
         folder = Path(folder)
@@ -102,11 +103,8 @@ class League:
         try:
             target = folder / INITIAL
             if not target.exists():
-                partial = target.with_name(".initial.part")
-                shutil.rmtree(partial, ignore_errors=True)
-                partial.mkdir(parents=True)
-                save_policy(initial, partial / "policy")
-                partial.replace(target)
+                with atomic_folder(target) as partial:
+                    save_policy(initial, partial / "policy")
             players = {name: (p if p.learning else dataclasses.replace(p, checkpoint=INITIAL))
                        for name, p in initial_players(config.kind, config.league_size).items()}
             with store.transaction() as tx:
@@ -117,10 +115,10 @@ class League:
             executor.close()
             store.close()
             raise
-        return League._attach(store, config, executor)
+        return cls._attach(store, config, executor)
 
-    @staticmethod
-    def open(folder: str | Path, make_executor: MakeExecutor = LocalExecutor) -> "League":
+    @classmethod
+    def open(cls, folder: str | Path, make_executor: MakeExecutor = LocalExecutor) -> "League":
         """The league in `folder`, as its last committed match left it (leftovers of a killed run are removed)."""
         folder = Path(folder)
         store = LeagueStore.open(folder)
@@ -131,22 +129,22 @@ class League:
         except BaseException:
             store.close()
             raise
-        return League._with_executor(store, config, make_executor, initial)
+        return cls._with_executor(store, config, make_executor, initial)
 
-    @staticmethod
-    def _with_executor(store: LeagueStore, config: LeagueConfig, make_executor: MakeExecutor,
+    @classmethod
+    def _with_executor(cls, store: LeagueStore, config: LeagueConfig, make_executor: MakeExecutor,
                        initial: Policy) -> "League":
         try:
             executor = make_executor(config, store.folder, initial)
         except BaseException:
             store.close()
             raise
-        return League._attach(store, config, executor)
+        return cls._attach(store, config, executor)
 
-    @staticmethod
-    def _attach(store: LeagueStore, config: LeagueConfig, executor: Executor) -> "League":
+    @classmethod
+    def _attach(cls, store: LeagueStore, config: LeagueConfig, executor: Executor) -> "League":
         try:
-            return League(store, config, executor)
+            return cls(store, config, executor)
         except BaseException:
             executor.close()
             store.close()
@@ -351,10 +349,8 @@ class League:
 
 def _copy_folder(source: Path, target: Path) -> None:
     """Copy a checkpoint folder beside its target and rename it into place."""
-    partial = target.with_name(f".{target.name}.part")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial)
-    partial.replace(target)
+    with atomic_folder(target) as partial:
+        shutil.copytree(source, partial, dirs_exist_ok=True)
 
 
 def remove_leftovers(folder: Path, players: dict[str, Player]) -> list[Path]:
@@ -371,7 +367,7 @@ def remove_leftovers(folder: Path, players: dict[str, Player]) -> list[Path]:
             if entry not in referenced:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
                 removed.append(entry)
-    for partial in list(root.glob(".*.part")) + list((folder / "replays").glob(".*")):
+    for partial in list(root.glob(f".*{PARTIAL_SUFFIX}")) + list((folder / "replays").glob(".*")):
         shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
         removed.append(partial)
     return removed

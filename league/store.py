@@ -5,8 +5,8 @@ Every change is written inside a transaction (`LeagueStore.transaction`), in WAL
 and the file whole, so a league resumes where it stopped. One process writes at a time: `<folder>/league.lock` is held
 with `flock` while a store is open read-write and removed when it closes (the operating system releases the lock of a
 process that dies; the next one takes the file over); read-only opens (`arena league status`) take no lock and never
-write. Files the league saves beside the database go through `atomic_path` (from league.files, re-exported here),
-which leaves either the old file or the new one, never half of one. Nothing is ever pickled.
+write. Files the league saves beside the database go through `arena.files.atomic_path`, which leaves
+either the old file or the new one, never half of one. Nothing is ever pickled.
 
 Tables:
 - `meta(key PK, value)`: facts about the file: `format` = "sc2arena-league" (STORE_FORMAT), `version`
@@ -40,15 +40,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import fcntl
 import json
 import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Self
+from typing import Any, Iterator
 
-from league.files import atomic_path, fsync_folder, write_bytes_atomic
+from arena.files import fsync_folder
+from league.database import (FolderLock, LockedDatabase, StoreError, StoreKind, connect_read_write, open_checked,
+                             release_lock, take_lock)
 from league.players import Outcome, Player, Role
 
 STORE_FORMAT = "sc2arena-league"
@@ -61,9 +62,8 @@ LOCK_NAME = "league.lock"
 CHECKPOINT_FOLDER_NAME = "checkpoints"
 
 __all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EvaluationRecord", "EventKind", "EventRecord", "LOCK_NAME",
-           "LeagueStore",
-           "MatchRecord", "PayoffRow", "RatingRecord", "STORE_FORMAT", "STORE_VERSION", "StoreError", "Transaction",
-           "atomic_path", "write_bytes_atomic"]
+           "LeagueStore", "MatchRecord", "PayoffRow", "RatingRecord", "STORE_FORMAT", "STORE_VERSION", "StoreError",
+           "Transaction"]
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,40 +100,12 @@ _TABLES = frozenset({"meta", "players", "events", "matches", "payoff", "ratings"
 _TABLES_V2 = frozenset({"evaluations"})
 
 
-@dataclasses.dataclass(frozen=True)
-class StoreKind:
-    """What tells one kind of SQLite store of ours from another (the league's; the ladder's reuses the checks)."""
-
-    noun: str
-    """"league" or "ladder": used in messages."""
-    format: str
-    """The meta table's `format` tag."""
-    version: int
-    """The newest version this code reads."""
-    tables: frozenset
-    """Tables a sound store has."""
-    lock_name: str
-    """The single-writer lock file in the store's folder."""
-    later_tables: tuple[tuple[int, frozenset], ...] = ()
-    """(version, tables) for tables a later version added: a store of that version or newer must have them."""
-
-    def tables_of(self, version: int) -> frozenset:
-        """The tables a sound store of `version` has."""
-        return self.tables.union(*(tables for since, tables in self.later_tables if version >= since))
-
-
 LEAGUE_STORE = StoreKind(noun="league", format=STORE_FORMAT, version=STORE_VERSION, tables=_TABLES,
                          lock_name=LOCK_NAME, later_tables=((2, _TABLES_V2),))
 _PLAYER_COLUMNS = "name, role, parent, parent_role, steps, steps_at_snapshot, snapshots, resets, checkpoint"
 _MATCH_COLUMNS = "id, time, home, away, outcome, branch, batch, seed, replay, home_steps"
 _EVALUATION_COLUMNS = ("id, time, player, opponent, batch, player_steps, player_resets, seed, games, wins, draws, "
                        "losses")
-
-
-class StoreError(Exception):
-    """A league store that cannot be created or opened, or a store used in a way it does not allow.
-
-    The message names the file or folder and says what is wrong."""
 
 
 class EventKind(str, enum.Enum):
@@ -340,57 +312,6 @@ class Transaction:
         self._execute("INSERT OR REPLACE INTO stats (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
 
-class LockedDatabase:
-    """An open store in a folder: its SQLite connection and, when it may write, the lock file that makes this process
-    the store's only writer (None: opened read-only). Closing releases both; closing twice is harmless."""
-
-    database_name: ClassVar[str]
-    """The database file's name inside the folder."""
-
-    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: FolderLock | None) -> None:
-        self._folder = folder
-        self._connection: sqlite3.Connection | None = connection
-        self._lock = lock
-
-    def close(self) -> None:
-        """Close the database and release the lock (closing twice is harmless)."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if self._lock is not None:
-            _release_lock(self._lock)
-            self._lock = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def folder(self) -> Path:
-        """The store's folder."""
-        return self._folder
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self._folder / self.database_name
-
-    @property
-    def read_only(self) -> bool:
-        """Opened with `read_only=True`: no lock, no writes."""
-        return self._lock is None
-
-    def _live_connection(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise StoreError(f"{self.path}: the store is closed")
-        return self._connection
-
-    def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
-        return self._live_connection().execute(sql, parameters).fetchall()
-
-
 class LeagueStore(LockedDatabase):
     """A league's folder: its database, its lock and its checkpoint folder. Make one with `create` or `open`."""
 
@@ -413,11 +334,11 @@ class LeagueStore(LockedDatabase):
         path = folder / DATABASE_NAME
         if os.path.lexists(path):
             raise StoreError(f"{path} exists already: {folder} holds a league; open it, or start one in another folder")
-        lock = _take_lock(folder)
+        lock = take_lock(folder, LEAGUE_STORE)
         try:
             return cls._create_locked(folder, config_text, lock)
         except BaseException:
-            _release_lock(lock)
+            release_lock(lock)
             raise
 
     @classmethod
@@ -430,7 +351,7 @@ class LeagueStore(LockedDatabase):
                              "or start one in another folder") from None
         connection = None
         try:
-            connection = _connect_read_write(path)
+            connection = connect_read_write(path)
             connection.execute("BEGIN IMMEDIATE")
             for statement in (_SCHEMA + _SCHEMA_V2).split(";"):
                 if statement.strip():
@@ -466,21 +387,21 @@ class LeagueStore(LockedDatabase):
         path = folder / DATABASE_NAME
         if not path.is_file():
             raise StoreError(f"no league in {folder}: start one with `arena league start --out {folder}`")
-        checked = _open_checked(path)
+        checked = open_checked(path, LEAGUE_STORE)
         if read_only:
             checked.execute("PRAGMA query_only = ON")
             return cls(folder, checked, None)
         checked.close()
-        lock = _take_lock(folder)
+        lock = take_lock(folder, LEAGUE_STORE)
         connection = None
         try:
-            connection = _connect_read_write(path)
+            connection = connect_read_write(path)
             _upgrade(connection)
             return cls(folder, connection, lock)
         except BaseException:
             if connection is not None:
                 connection.close()
-            _release_lock(lock)
+            release_lock(lock)
             raise
 
 
@@ -634,113 +555,3 @@ def _upgrade(connection: sqlite3.Connection) -> None:
         raise
 
 
-def _connect_read_write(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions begin explicitly), WAL journal, every commit synced."""
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
-    return connection
-
-
-def _open_checked(path: Path, kind: StoreKind = LEAGUE_STORE) -> sqlite3.Connection:
-    """A read-only connection to `path` once it is known to be a sound store of `kind` this code can read."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    try:
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"{path} cannot be opened: {error}") from None
-    try:
-        _check_database(path, connection, kind)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _check_database(path: Path, connection: sqlite3.Connection, kind: StoreKind = LEAGUE_STORE) -> None:
-    """Raise StoreError unless the database behind `connection` is whole, a store of `kind`, and not too new."""
-    if path.stat().st_size == 0:
-        raise StoreError(f"{path} is empty, not a {kind.noun} store (an interrupted start?): "
-                         "remove it to start again")
-    try:
-        problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-    except sqlite3.DatabaseError as error:
-        if getattr(error, "sqlite_errorname", "") == "SQLITE_CORRUPT" or "malformed" in str(error):
-            raise StoreError(f"{path} is corrupt: SQLite cannot read it ({error})") from None
-        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB" or "not a database" in str(error):
-            raise StoreError(f"{path} is not a {kind.noun} store: not an SQLite database ({error})") from None
-        raise StoreError(f"{path} cannot be read: {error}") from None
-    if problems != ["ok"]:
-        raise StoreError(f"{path} is corrupt: SQLite's integrity check reports {'; '.join(problems[:3])}")
-    if meta.get("format") != kind.format:
-        found = f"its format is {meta['format']!r}" if "format" in meta else f"it has no {kind.noun} meta table"
-        raise StoreError(f"{path} is an SQLite database but not a {kind.noun} store ({found}, not {kind.format!r})")
-    required = kind.tables_of(_check_version(path, meta.get("version"), kind))
-    if not required <= tables:
-        raise StoreError(f"{path} is a damaged {kind.noun} store: tables {sorted(required - tables)} are missing")
-
-
-def _check_version(path: Path, version: str | None, kind: StoreKind = LEAGUE_STORE) -> int:
-    """The store's version, once it is known to be one this code reads."""
-    try:
-        number = int(version)
-    except (TypeError, ValueError):
-        raise StoreError(f"{path}: the {kind.noun} store's version {version!r} is not a number") from None
-    if number > kind.version:
-        raise StoreError(f"{path} was written by a newer sc2arena (store version {number}; this one reads up to "
-                         f"{kind.version}): upgrade sc2arena to open it")
-    if number < 1:
-        raise StoreError(f"{path}: the {kind.noun} store's version {number} is not a valid version")
-    return number
-
-
-@dataclasses.dataclass(frozen=True)
-class FolderLock:
-    """A held lock file: its open descriptor (flock'ed) and its path."""
-
-    descriptor: int
-    path: Path
-
-
-def _take_lock(folder: Path, kind: StoreKind = LEAGUE_STORE) -> FolderLock:
-    """Hold the kind's lock file in `folder` exclusively and write this process's id into it."""
-    path = folder / kind.lock_name
-    while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(descriptor)
-            raise StoreError(f"{folder} is in use by another process (pid {holder}): "
-                             f"one process at a time may write a {kind.noun} (lock: {path})") from None
-        except BaseException:
-            os.close(descriptor)
-            raise
-        if _same_file(descriptor, path):
-            break
-        os.close(descriptor)  # its holder removed that file as it let go: take the one at the path now
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
-    return FolderLock(descriptor, path)
-
-
-def _same_file(descriptor: int, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(descriptor), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-def _release_lock(lock: FolderLock) -> None:
-    """Remove the lock file, then let go of it, so a clean stop leaves none behind. A process that opened the
-    file just before finds, once it holds it, that it is no longer the file at the path, and takes the new one
-    (`_take_lock`); a killed process leaves the file, which the next one takes over (flock dies with it)."""
-    try:
-        os.unlink(lock.path)
-    except FileNotFoundError:
-        pass
-    fcntl.flock(lock.descriptor, fcntl.LOCK_UN)
-    os.close(lock.descriptor)

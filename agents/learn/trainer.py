@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import shutil
 import time
 from collections import deque
@@ -34,6 +33,7 @@ from agents.policies import make_policy
 from agents.policies.action_space import action_space
 from agents.policies.base import Policy, load_policy, save_policy
 from arena.env import ArenaEnv, StepType
+from arena.files import atomic_folder, write_text_atomic
 from arena.interface.view import InterfaceFormat
 from arena.multi_env import ArenaMultiEnv, player_view
 from arena.replay.recorder import ReplayRecorder
@@ -366,14 +366,11 @@ class Trainer:
         final = root / f"update_{self.progress.updates:06d}"
         if final.exists():  # this update is saved already (a Ctrl-C right after a periodic checkpoint)
             return final
-        partial = root / f".{final.name}.part"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        save_policy(self.policy, partial / "policy")
-        tensors, meta = self._trainer_state()
-        save_file(tensors, str(partial / "trainer.safetensors"))
-        _write_json(partial / "trainer.json", meta)
-        os.replace(partial, final)
+        with atomic_folder(final) as partial:
+            save_policy(self.policy, partial / "policy")
+            tensors, meta = self._trainer_state()
+            save_file(tensors, str(partial / "trainer.safetensors"))
+            _write_json(partial / "trainer.json", meta)
         _write_json(root / "latest.json", {"checkpoint": final.name})
         for old in sorted(root.glob("update_*"))[:-KEEP_CHECKPOINTS]:
             shutil.rmtree(old, ignore_errors=True)
@@ -425,9 +422,7 @@ class Trainer:
 
 
 def _write_json(path: Path, value: dict) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(value, indent=1))
-    os.replace(partial, path)
+    write_text_atomic(path, json.dumps(value, indent=1))
 
 
 __all__ = ["ALGORITHMS", "Progress", "Rollout", "Seat", "TrainConfig", "Trainer", "new_policy", "opponent_agent"]

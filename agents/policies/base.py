@@ -28,6 +28,7 @@ from agents.policies.distribution import (ARGUMENT_FUNCTIONS, ARGUMENT_NAMES, AR
                                           ArgumentDistribution, CategoricalArgument, PointArgument, PointKind,
                                           UnitOrPointArgument, argument_functions)
 from agents.policies.encoding import encode_available, required
+from arena.files import atomic_path, write_text_atomic
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import NUM_FUNCTIONS, FunctionId
 
@@ -237,15 +238,11 @@ def save_policy(policy: Policy, path: str | os.PathLike) -> tuple[Path, Path]:
     without suffix or a folder (policy_files). Each file is written to a temporary name and renamed into place, the
     description last, so a crash never leaves a half-written file. Returns (weights, description) paths."""
     weights, description = policy_files(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(describe(policy), indent=2, sort_keys=True)
     tensors = {key: value.detach().cpu().contiguous() for key, value in policy.state_dict().items()}
-    partial = weights.with_name(weights.name + ".part")
-    save_file(tensors, str(partial), metadata={METADATA_KEY: text})
-    os.replace(partial, weights)
-    partial = description.with_name(description.name + ".part")
-    partial.write_text(text + "\n")
-    os.replace(partial, description)
+    with atomic_path(weights) as partial:
+        save_file(tensors, str(partial), metadata={METADATA_KEY: text})
+    write_text_atomic(description, text + "\n")
     return weights, description
 
 

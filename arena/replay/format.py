@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from arena.files import atomic_path
+
 FORMAT_NAME = "arena-replay"
 FORMAT_VERSION = 1
 SUFFIX = ".replay.npz"
@@ -143,12 +145,10 @@ def replay_members(replay: Replay) -> dict[str, bytes]:
 def write_replay(path: str | os.PathLike, replay: Replay) -> Path:
     """Write `replay` to `path` (a temporary file renamed into place: a crash never leaves half a replay)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name, data in replay_members(replay).items():
-            archive.writestr(name, data)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            for name, data in replay_members(replay).items():
+                archive.writestr(name, data)
     return path
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from arena.files import atomic_path
 from arena.replay.format import HP_SCALE, POSITION_SCALE, Replay, read_replay
 
 ProgressCallback = Callable[[int, int], None]
@@ -567,16 +568,11 @@ def render_replay(path: str | os.PathLike, output: str | os.PathLike, *, fps: fl
     drawer = frame_drawer(replay, size=size, fog_player=fog_player)
     frames = _counted((drawer.draw(f) for f in indices), len(indices), on_frame)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.part")
-    try:
+    with atomic_path(output) as temporary:
         if fmt is VideoFormat.GIF:
             _write_gif(frames, temporary, fps, len(indices))
         else:
             _write_mp4(frames, temporary, fps, drawer.view.image_size, ffmpeg)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
     return RenderResult(output=output, frames=len(indices), bytes=output.stat().st_size)
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 import league
+from arena.files import atomic_path, write_bytes_atomic
 from league.players import Outcome, Player, Role
 from league.store import (LOCK_NAME, STORE_VERSION, EvaluationRecord, EventKind, LeagueStore, MatchRecord, PayoffRow,
-                          StoreError, atomic_path, write_bytes_atomic)
+                          StoreError)
 
 REPOSITORY = Path(league.__file__).resolve().parents[1]
 CONFIG = {"scenario": "DefeatRoaches", "main_agents": 1, "payoff_decay": 0.99}

@@ -19,27 +19,54 @@ sets the economy, production, timing and reaction speed.
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 import torch
 
 from agents.base import BatchedAgent
 from agents.scripted import commands
-from agents.scripted.find_and_defeat_zerglings import ENEMY, PLAYER_RELATIVE, nearest_pixel
+from agents.scripted.economy import first_case
+from agents.scripted.find_and_defeat_zerglings import ENEMY, PLAYER_RELATIVE, SELF, nearest_pixel
 from arena.interface.actions import BatchedAction
 from arena.interface.functions import FunctionId
 from arena.interface.unit_list import FeatureUnit
 from arena.sim.units import UNIT_SPECS, UnitType
 
-MINERALS, FOOD_USED, FOOD_CAP, IDLE_WORKERS, ARMY_COUNT = 1, 3, 4, 7, 8
+MINERALS, FOOD_USED, FOOD_CAP, FOOD_WORKERS, IDLE_WORKERS, ARMY_COUNT = 1, 3, 4, 6, 7, 8
 """Indices into pysc2's `player` vector."""
 CAMERA_WIDTH = 24.0
+"""Map units the screen spans (pysc2's default)."""
 MAP_SIZE = 64.0
+"""The full game's map side in map units; the two bases are mirrored about its vertical centre line."""
 MINERAL_FIELD_ID = UNIT_SPECS[UnitType.MINERAL_FIELD].pysc2_id
 SCV_ID = UNIT_SPECS[UnitType.SCV].pysc2_id
 CC_ID = UNIT_SPECS[UnitType.COMMAND_CENTER].pysc2_id
 DEPOT_ID = UNIT_SPECS[UnitType.SUPPLY_DEPOT].pysc2_id
 BARRACKS_ID = UNIT_SPECS[UnitType.BARRACKS].pysc2_id
+DEPOT_COST = UNIT_SPECS[UnitType.SUPPLY_DEPOT].minerals
+"""Minerals a Supply Depot costs (100, the unit table)."""
+BARRACKS_COST = UNIT_SPECS[UnitType.BARRACKS].minerals
+"""Minerals a Barracks costs (150, the unit table). The bot keeps them for the next Barracks while one is due, since
+Marines and SCVs (50 each) would otherwise spend every 50 as it comes in."""
 LOOPS_PER_MINUTE = 22.4 * 60
+"""Game loops in a game minute (22.4 a second at the faster speed)."""
+FINISHED = 100
+"""feature_units' build_progress (per cent) of a finished unit."""
+GATHERING_ORDERS = 1
+"""feature_units' order_length of a gathering SCV; one that builds has its Build or Construct order and the queued
+gather."""
+MAX_SUPPLY = 200
+"""The game's supply cap: no Supply Depot is built beyond it."""
+SUPPLY_MARGIN = 3
+SUPPLY_MARGIN_PER_BARRACKS = 2
+"""A Supply Depot is due when the free supply drops below SUPPLY_MARGIN plus SUPPLY_MARGIN_PER_BARRACKS for every
+Barracks (each trains Marines while the depot goes up)."""
+NEVER = -10**6
+"""The agent step remembered for an order never given: long enough ago for any patience."""
+SELECT_ALL_OF_TYPE = 2
+"""select_point's act: select every unit on the screen of the clicked unit's type (pysc2)."""
+SELECT_ALL_IDLE = 2
+"""select_idle_worker's select_worker: select all idle workers (pysc2)."""
 DEPOT_SPOTS = ((17.0, 23.0), (19.0, 23.0), (21.0, 23.0), (23.0, 23.0), (17.0, 42.0), (19.0, 42.0), (21.0, 42.0),
                (23.0, 42.0))
 """Supply Depot centres (2 x 2) in the left base, in the order they are built; the right base's are mirrored."""
@@ -53,6 +80,12 @@ BUILD_PATIENCE_STEPS = 16
 ATTACK_REPEAT_STEPS = 12
 """An attacking army is given a new attack-move at most this often (and whenever new units joined it)."""
 DEFEND_REPEAT_STEPS = 4
+"""A defending army is given a new Attack_screen at most this often."""
+SWEEP_POINTS = 3
+SWEEP_SPACING = 16.0
+"""An attacking army that sees no enemy on the minimap sweeps the enemy's half: it attack-moves in turn to
+SWEEP_POINTS points SWEEP_SPACING map units apart (in y) centred on the enemy's base, a new one every
+ATTACK_REPEAT_STEPS."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,12 +146,13 @@ def bot_config(name: str) -> BotConfig:
     raise ValueError(f"unknown bot {name!r}; known bots: {', '.join('bot:' + k for k in known)}")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class OwnUnits:
-    """What the bot reads of feature_units: rows [B, U] of its own units by kind, positions in screen pixels."""
+    """What the bot reads of feature_units: rows [B, U] of the units on its screen, positions in screen pixels."""
 
     pos: torch.Tensor  # [B, U, 2]
     kind: torch.Tensor  # [B, U] pysc2 unit type ids
+    present: torch.Tensor  # [B, U] a unit is in the row (anybody's)
     own: torch.Tensor  # [B, U]
     enemy: torch.Tensor  # [B, U]
     selected: torch.Tensor  # [B, U]
@@ -130,20 +164,100 @@ class OwnUnits:
         units = obs["feature_units"]
         present = obs["feature_units_mask"].bool()
         alliance = units[..., int(FeatureUnit.alliance)]
-        return cls(pos=units[..., [int(FeatureUnit.x), int(FeatureUnit.y)]] + 0.5,
-                   kind=units[..., int(FeatureUnit.unit_type)].long(),
-                   own=present & (alliance == 1), enemy=present & (alliance == 4),
+        pixel_centre = 0.5  # feature_units give the pixel a unit is in; the bot clicks its centre
+        return cls(pos=units[..., [int(FeatureUnit.x), int(FeatureUnit.y)]] + pixel_centre,
+                   kind=units[..., int(FeatureUnit.unit_type)].long(), present=present,
+                   own=present & (alliance == SELF), enemy=present & (alliance == ENEMY),
                    selected=present & (units[..., int(FeatureUnit.is_selected)] > 0),
-                   done=units[..., int(FeatureUnit.build_progress)] >= 100,
+                   done=units[..., int(FeatureUnit.build_progress)] >= FINISHED,
                    orders=units[..., int(FeatureUnit.order_length)])
 
     def of(self, kind_id: int) -> torch.Tensor:
+        """[B, U] own units of this kind."""
         return self.own & (self.kind == kind_id)
 
     def only_selected(self, kind_id: int) -> torch.Tensor:
         """[B] the selection is units of this kind and nothing else (and not empty)."""
         chosen = self.own & self.selected
         return chosen.any(dim=1) & ~(chosen & (self.kind != kind_id)).any(dim=1)
+
+    @property
+    def selection_size(self) -> torch.Tensor:
+        """[B] own units selected."""
+        return (self.own & self.selected).sum(dim=1)
+
+    @property
+    def mineral_fields(self) -> torch.Tensor:
+        """[B, U] mineral fields on the screen."""
+        return self.present & (self.kind == MINERAL_FIELD_ID)
+
+    @property
+    def finished_barracks(self) -> torch.Tensor:
+        """[B, U] own Barracks that are built (they can train)."""
+        return self.of(BARRACKS_ID) & self.done
+
+
+@dataclasses.dataclass(frozen=True)
+class BotView:
+    """What the bot reads of one batched observation."""
+
+    units: OwnUnits
+    minerals: torch.Tensor  # [B] float
+    food_used: torch.Tensor  # [B] float
+    food_cap: torch.Tensor  # [B] float
+    workers: torch.Tensor  # [B] float, SCVs (pysc2's food_workers)
+    idle_workers: torch.Tensor  # [B] float
+    army: torch.Tensor  # [B] long, army units
+    multi_selected: torch.Tensor  # [B] long, units in the multi-selection panel
+    available: torch.Tensor  # [B, F] bool, available_actions by function id
+    enemy_on_minimap: torch.Tensor  # [B, M, M] bool
+    camera: torch.Tensor  # [B, 2] map units, over the bot's own town hall
+    minute: torch.Tensor  # [B] game minutes
+    screen: int
+    """Screen side in pixels."""
+    minimap: int
+    """Minimap side in pixels."""
+
+    @classmethod
+    def read(cls, obs: dict[str, torch.Tensor]) -> "BotView":
+        player = obs["player"]
+        return cls(units=OwnUnits.read(obs), minerals=player[:, MINERALS], food_used=player[:, FOOD_USED],
+                   food_cap=player[:, FOOD_CAP], workers=player[:, FOOD_WORKERS], idle_workers=player[:, IDLE_WORKERS],
+                   army=player[:, ARMY_COUNT].long(), multi_selected=obs["multi_select_mask"].sum(dim=1),
+                   available=obs["available_actions"].bool(),
+                   enemy_on_minimap=obs["feature_minimap"][:, PLAYER_RELATIVE] == ENEMY, camera=obs["camera"],
+                   minute=obs["game_loop"].float() / LOOPS_PER_MINUTE,
+                   screen=int(obs["feature_screen"].shape[-1]), minimap=int(obs["feature_minimap"].shape[-1]))
+
+    def can(self, function: FunctionId) -> torch.Tensor:
+        """[B] the function is available."""
+        return self.available[:, int(function)]
+
+    @property
+    def batch(self) -> int:
+        return self.minerals.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.minerals.device
+
+    @property
+    def room(self) -> torch.Tensor:
+        """[B] free supply."""
+        return self.food_cap - self.food_used
+
+    @property
+    def on_left(self) -> torch.Tensor:
+        """[B] the bot's base is the left one."""
+        return self.camera[:, 0] < MAP_SIZE / 2
+
+    @property
+    def army_selected(self) -> torch.Tensor:
+        """[B] the selection is the whole army: as many units as the army has, and no SCV or structure."""
+        units = self.units
+        not_army = units.own & units.selected & (
+            (units.kind == SCV_ID) | (units.kind == CC_ID) | (units.kind == BARRACKS_ID))
+        return (self.multi_selected >= self.army) & ~not_army.any(dim=1)
 
 
 def first_row(mask: torch.Tensor, cost: torch.Tensor | None = None) -> torch.Tensor:
@@ -158,6 +272,11 @@ def rows(values: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
     return values.gather(1, index).squeeze(1)
 
 
+def distances(pos: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """[B, U] from the positions `pos` [B, U, 2] to `point` [B, 2]."""
+    return torch.linalg.vector_norm(pos - point[:, None], dim=-1)
+
+
 def spot_pixels(spots: tuple[tuple[float, float], ...], camera: torch.Tensor, on_left: torch.Tensor,
                 screen: int) -> torch.Tensor:
     """[B, N, 2] screen pixels of left-base spots (mirrored where `on_left` [B] is False)."""
@@ -168,184 +287,343 @@ def spot_pixels(spots: tuple[tuple[float, float], ...], camera: torch.Tensor, on
                         (camera[:, None, 1] - world[..., 1]) * scale + screen / 2], dim=-1)
 
 
+def next_spot(spots: tuple[tuple[float, float], ...], built: torch.Tensor, view: BotView) -> torch.Tensor:
+    """[B, 2] screen pixels of the spot for the next structure: the `built` [B]-th of `spots` (the last once all are
+    taken)."""
+    return rows(spot_pixels(spots, view.camera, view.on_left, view.screen), built.clamp(max=len(spots) - 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Base:
+    """Where things are in the bot's base, on its screen (pixels)."""
+
+    hall_row: torch.Tensor  # [B] the row of the (first) finished Command Center
+    has_hall: torch.Tensor  # [B]
+    hall_px: torch.Tensor  # [B, 2]
+    field_px: torch.Tensor  # [B, 2] the mineral field nearest to the Command Center
+    has_field: torch.Tensor  # [B]
+    free_scvs: torch.Tensor  # [B, U] SCVs that are gathering (and so may take a Build order)
+    builder_px: torch.Tensor  # [B, 2] the free SCV furthest from the minerals' line (walking, or at the hall)
+    one_scv: torch.Tensor  # [B] the selection is one SCV
+
+
+def read_base(units: OwnUnits) -> Base:
+    """The bot's Command Center, minerals and builder on its screen."""
+    halls = units.of(CC_ID) & units.done
+    hall_row = first_row(halls)
+    hall_px = rows(units.pos, hall_row)
+    fields = units.mineral_fields
+    field_px = rows(units.pos, first_row(fields, distances(units.pos, hall_px)))
+    free_scvs = units.of(SCV_ID) & (units.orders == GATHERING_ORDERS)
+    return Base(hall_row=hall_row, has_hall=halls.any(dim=1), hall_px=hall_px, field_px=field_px,
+                has_field=fields.any(dim=1), free_scvs=free_scvs,
+                builder_px=rows(units.pos, first_row(free_scvs, -distances(units.pos, field_px))),
+                one_scv=units.only_selected(SCV_ID) & (units.selection_size == 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class BotMemory:
+    """What the bot remembers between agent steps, per game [B]. Steps are agent steps since the game began."""
+
+    step: torch.Tensor  # [B] long, this agent step
+    depot_ordered: torch.Tensor  # [B] long, step of the last Supply Depot Build order (NEVER: none)
+    barracks_ordered: torch.Tensor  # [B] long, step of the last Barracks Build order
+    attacked: torch.Tensor  # [B] long, step of the last attack-move
+    defended: torch.Tensor  # [B] long, step of the last Attack_screen in defence
+    attacking: torch.Tensor  # [B] bool, the army is on the attack
+    back_to_work: torch.Tensor  # [B] bool, the SCV just given a Build order is to be sent back to mining
+    idle_selected: torch.Tensor  # [B] bool, the idle workers were selected on the last acting step
+    rallied: torch.Tensor  # [B] bool, the Command Center rallies its SCVs to the minerals
+    barracks_rallied: torch.Tensor  # [B] long, finished Barracks when the Barracks were last rallied
+    army_sent: torch.Tensor  # [B] long, army units at the last attack-move
+
+    @classmethod
+    def fresh(cls, batch: int, device: torch.device) -> "BotMemory":
+        """The memory of games that just began."""
+        def never() -> torch.Tensor:
+            return torch.full((batch,), NEVER, dtype=torch.long, device=device)
+
+        def zeros(dtype: torch.dtype) -> torch.Tensor:
+            return torch.zeros(batch, dtype=dtype, device=device)
+
+        return cls(step=zeros(torch.long), depot_ordered=never(), barracks_ordered=never(), attacked=never(),
+                   defended=never(), attacking=zeros(torch.bool), back_to_work=zeros(torch.bool),
+                   idle_selected=zeros(torch.bool), rallied=zeros(torch.bool), barracks_rallied=zeros(torch.long),
+                   army_sent=zeros(torch.long))
+
+    def forget(self, games: torch.Tensor) -> "BotMemory":
+        """This memory with the games [B] whose episode just began fresh."""
+        fresh = BotMemory.fresh(games.shape[0], games.device)
+        return BotMemory(**{field.name: torch.where(games, getattr(fresh, field.name), getattr(self, field.name))
+                            for field in dataclasses.fields(BotMemory)})
+
+
+class Choice(enum.IntEnum):
+    """What the bot does on a step, in priority order: the first that applies wins. A wish whose unit is not yet
+    selected selects it (..._SELECT); once it is, the command follows on a later step."""
+
+    DEFEND_SELECT = 0
+    DEFEND = 1
+    BACK_TO_MINING = 2
+    IDLE_GATHER = 3
+    IDLE_SELECT = 4
+    ATTACK = 5
+    ATTACK_SELECT = 6
+    BUILD_DEPOT = 7
+    BUILD_BARRACKS = 8
+    BUILDER_SELECT = 9
+    RALLY_WORKERS = 10
+    TRAIN_SCV = 11
+    HALL_SELECT = 12
+    RALLY_BARRACKS = 13
+    TRAIN_MARINE = 14
+    BARRACKS_SELECT = 15
+
+
+Case = tuple[torch.Tensor, BatchedAction]
+"""A condition [B] and the action to take where it holds."""
+
+
+def builder_walking(step: torch.Tensor, ordered: torch.Tensor) -> torch.Tensor:
+    """[B] a Build order given at step `ordered` [B] is recent: its SCV may still be walking to the site."""
+    return step - ordered < BUILD_PATIENCE_STEPS
+
+
+@dataclasses.dataclass(frozen=True)
+class Construction:
+    """The structures the bot wants and can pay for now, where they go, and the minerals it keeps for them."""
+
+    need_depot: torch.Tensor  # [B] bool
+    need_barracks: torch.Tensor  # [B] bool
+    reserved: torch.Tensor  # [B] float, minerals not to spend on units
+    depot_px: torch.Tensor  # [B, 2] screen pixels of the next Supply Depot
+    barracks_px: torch.Tensor  # [B, 2] screen pixels of the next Barracks
+
+
+def depot_due(view: BotView, memory: BotMemory, config: BotConfig) -> torch.Tensor:
+    """[B] a Supply Depot is due: supply runs short (or the first one is the Barracks' tech requirement), none is
+    going up and no Build order for one is on its way."""
+    depots, barracks = view.units.of(DEPOT_ID), view.units.of(BARRACKS_ID).sum(dim=1)
+    # A first depot is also the Barracks' tech requirement: a bot that trains no more SCVs and so stays under its
+    # supply cap (the rush keeps its 12) builds it when it wants Barracks.
+    wants_barracks = (barracks < config.barracks) & (view.workers >= config.barracks_after_workers)
+    first_depot = ~depots.any(dim=1) & wants_barracks & (view.workers >= config.workers)
+    short = (view.room < SUPPLY_MARGIN + SUPPLY_MARGIN_PER_BARRACKS * barracks) | first_depot
+    depot_going_up = (depots & ~view.units.done).any(dim=1)
+    order_on_its_way = builder_walking(memory.step, memory.depot_ordered)
+    return short & (view.food_cap < MAX_SUPPLY) & ~depot_going_up & ~order_on_its_way
+
+
+def barracks_due(view: BotView, memory: BotMemory, config: BotConfig) -> torch.Tensor:
+    """[B] a Barracks is due: fewer than the config's, enough SCVs, a finished Supply Depot (the tech requirement)
+    and no Build order for one on its way."""
+    finished_depot = (view.units.of(DEPOT_ID) & view.units.done).any(dim=1)
+    return (view.units.of(BARRACKS_ID).sum(dim=1) < config.barracks) & finished_depot & (
+        view.workers >= config.barracks_after_workers) & ~builder_walking(memory.step, memory.barracks_ordered)
+
+
+def plan_construction(view: BotView, memory: BotMemory, config: BotConfig) -> Construction:
+    """Supply Depots and Barracks: which is wanted and paid for, where, and the minerals kept for them: those of a
+    Build order whose SCV is still walking (the game charges on arrival) and those of a due structure."""
+    walking_depot = builder_walking(memory.step, memory.depot_ordered).float()
+    walking_barracks = builder_walking(memory.step, memory.barracks_ordered).float()
+    reserved = DEPOT_COST * walking_depot + BARRACKS_COST * walking_barracks
+    depot, barracks = depot_due(view, memory, config), barracks_due(view, memory, config)
+    reserved = reserved + DEPOT_COST * depot.float()  # the depot first
+    reserved = reserved + BARRACKS_COST * barracks.float()
+    return Construction(
+        need_depot=depot & (view.minerals >= DEPOT_COST), need_barracks=barracks & (view.minerals >= BARRACKS_COST),
+        reserved=reserved, depot_px=next_spot(DEPOT_SPOTS, view.units.of(DEPOT_ID).sum(dim=1), view),
+        barracks_px=next_spot(BARRACKS_SPOTS, view.units.of(BARRACKS_ID).sum(dim=1), view))
+
+
+def affordable(view: BotView, reserved: torch.Tensor, unit: UnitType) -> torch.Tensor:
+    """[B] the bot has the minerals for one `unit` beyond the `reserved` [B], and the supply."""
+    spec = UNIT_SPECS[unit]
+    return (view.minerals >= spec.minerals + reserved) & (view.room >= spec.supply)
+
+
+def still_attacking(view: BotView, memory: BotMemory, config: BotConfig) -> torch.Tensor:
+    """[B] the army attacks: it was big enough once the config allowed, and has not dropped below `retreat_below`
+    (nor to nothing)."""
+    start = (view.army >= config.attack_army) & (view.minute >= config.attack_after_minute)
+    return (memory.attacking | start) & (view.army >= max(config.retreat_below, 1))
+
+
+def attack_target(view: BotView, step: torch.Tensor) -> torch.Tensor:
+    """[B, 2] minimap pixels to attack-move to: the enemy nearest the enemy's base on the minimap, else a point of
+    the sweep about the enemy's base."""
+    scale = view.minimap / MAP_SIZE
+    # The enemy's base mirrors the own camera (over the own town hall) in x; minimap rows count down from the top.
+    camera = view.camera
+    enemy_base = torch.stack([MAP_SIZE - camera[:, 0], MAP_SIZE - camera[:, 1]], dim=-1) * scale
+    enemy_seen, seen = nearest_pixel(view.enemy_on_minimap, enemy_base)
+    sweep = ((step // ATTACK_REPEAT_STEPS) % SWEEP_POINTS).float()[:, None]
+    sweep_offset = (sweep - SWEEP_POINTS // 2) * SWEEP_SPACING * scale
+    sweep_point = enemy_base + torch.cat([torch.zeros_like(sweep), sweep_offset], dim=1)
+    return torch.where(seen[:, None], enemy_seen, sweep_point)
+
+
+def defence_cases(view: BotView, base: Base, memory: BotMemory, config: BotConfig) -> dict[Choice, Case]:
+    """Enemies on the screen (the home base) and the army not away attacking: select the army, then attack the
+    enemy nearest the Command Center (again every DEFEND_REPEAT_STEPS)."""
+    units = view.units
+    defending = config.defend & units.enemy.any(dim=1) & (view.army > 0) & ~memory.attacking
+    enemy_px = rows(units.pos, first_row(units.enemy, distances(units.pos, base.hall_px)))
+    return {
+        Choice.DEFEND_SELECT: (defending & ~view.army_selected & view.can(FunctionId.select_army),
+                               commands.select_army(view.batch, view.device)),
+        Choice.DEFEND: (defending & view.army_selected & (memory.step - memory.defended >= DEFEND_REPEAT_STEPS),
+                        commands.screen_command(FunctionId.Attack_screen, enemy_px, view.screen)),
+    }
+
+
+def mining_cases(view: BotView, base: Base, memory: BotMemory) -> dict[Choice, Case]:
+    """The builder goes back to mining right after its Build order (queued); idle workers are selected, then sent to
+    the minerals."""
+    idle = (view.idle_workers > 0) & base.has_field
+    idle_gather = idle & memory.idle_selected & view.units.only_selected(SCV_ID)
+    return {
+        Choice.BACK_TO_MINING: (memory.back_to_work & base.one_scv & base.has_field,
+                                commands.screen_command(FunctionId.Harvest_Gather_screen, base.field_px, view.screen,
+                                                        queued=True)),
+        Choice.IDLE_GATHER: (idle_gather,
+                             commands.screen_command(FunctionId.Harvest_Gather_screen, base.field_px, view.screen)),
+        Choice.IDLE_SELECT: (idle & ~idle_gather & view.can(FunctionId.select_idle_worker),
+                             BatchedAction.make(int(FunctionId.select_idle_worker), batch=view.batch,
+                                                device=view.device, select_worker=SELECT_ALL_IDLE)),
+    }
+
+
+def attack_cases(view: BotView, memory: BotMemory, attacking: torch.Tensor) -> dict[Choice, Case]:
+    """An attacking army is selected, then attack-moved on the minimap: every ATTACK_REPEAT_STEPS, and whenever new
+    units joined it."""
+    due = attacking & (view.army > 0) & (
+        (memory.step - memory.attacked >= ATTACK_REPEAT_STEPS) | (view.army > memory.army_sent))
+    return {
+        Choice.ATTACK: (due & view.army_selected & view.can(FunctionId.Attack_minimap),
+                        commands.minimap_command(FunctionId.Attack_minimap, attack_target(view, memory.step),
+                                                 view.minimap)),
+        Choice.ATTACK_SELECT: (due & ~view.army_selected & view.can(FunctionId.select_army),
+                               commands.select_army(view.batch, view.device)),
+    }
+
+
+def build_cases(view: BotView, base: Base, construction: Construction, memory: BotMemory) -> dict[Choice, Case]:
+    """A free SCV is selected, then ordered to build the due structure (a Supply Depot before a Barracks)."""
+    building = (construction.need_depot | construction.need_barracks) & ~memory.back_to_work
+    # Only a free SCV takes a Build order: the last builder, still selected, would drop its own construction.
+    free_selected = base.one_scv & (base.free_scvs & view.units.selected).any(dim=1)
+    ready = building & free_selected
+    return {
+        Choice.BUILD_DEPOT: (ready & construction.need_depot & view.can(FunctionId.Build_SupplyDepot_screen),
+                             commands.screen_command(FunctionId.Build_SupplyDepot_screen, construction.depot_px,
+                                                     view.screen)),
+        Choice.BUILD_BARRACKS: (ready & ~construction.need_depot & view.can(FunctionId.Build_Barracks_screen),
+                                commands.screen_command(FunctionId.Build_Barracks_screen, construction.barracks_px,
+                                                        view.screen)),
+        Choice.BUILDER_SELECT: (building & ~free_selected & base.free_scvs.any(dim=1),
+                                commands.select_point(base.builder_px, view.screen)),
+    }
+
+
+def scv_cases(view: BotView, base: Base, reserved: torch.Tensor, memory: BotMemory,
+              config: BotConfig) -> dict[Choice, Case]:
+    """The Command Center is selected, rallied to the minerals once, and trains SCVs up to the config's number."""
+    units = view.units
+    want_scv = base.has_hall & (view.workers < config.workers) & (
+        rows(units.orders, base.hall_row) < config.queue_scvs) & affordable(view, reserved, UnitType.SCV)
+    hall_selected = units.only_selected(CC_ID)
+    return {
+        Choice.RALLY_WORKERS: (hall_selected & ~memory.rallied & base.has_field
+                               & view.can(FunctionId.Rally_Workers_screen),
+                               commands.screen_command(FunctionId.Rally_Workers_screen, base.field_px, view.screen)),
+        Choice.TRAIN_SCV: (want_scv & hall_selected & view.can(FunctionId.Train_SCV_quick),
+                           BatchedAction.make(int(FunctionId.Train_SCV_quick), batch=view.batch, device=view.device)),
+        Choice.HALL_SELECT: (want_scv & ~hall_selected, commands.select_point(base.hall_px, view.screen)),
+    }
+
+
+def marine_cases(view: BotView, reserved: torch.Tensor, memory: BotMemory, config: BotConfig) -> dict[Choice, Case]:
+    """Every finished Barracks is selected at once; they train Marines while a queue is short, and with
+    `rally_army` are rallied in front of the base once (again whenever a new one is done)."""
+    units = view.units
+    ready = units.finished_barracks
+    fewest_queued = torch.where(ready, units.orders, float("inf")).amin(dim=1)
+    want_marine = ready.any(dim=1) & (fewest_queued < config.queue_marines) & affordable(view, reserved,
+                                                                                         UnitType.MARINE)
+    want_rally = config.rally_army & ready.any(dim=1) & (memory.barracks_rallied < ready.sum(dim=1))
+    all_selected = units.only_selected(BARRACKS_ID) & ((units.selected & ready).sum(dim=1) == ready.sum(dim=1))
+    rally_px = spot_pixels((RALLY_SPOT,), view.camera, view.on_left, view.screen)[:, 0]
+    return {
+        Choice.RALLY_BARRACKS: (want_rally & all_selected & view.can(FunctionId.Rally_Units_screen),
+                                commands.screen_command(FunctionId.Rally_Units_screen, rally_px, view.screen)),
+        Choice.TRAIN_MARINE: (want_marine & all_selected & view.can(FunctionId.Train_Marine_quick),
+                              BatchedAction.make(int(FunctionId.Train_Marine_quick), batch=view.batch,
+                                                 device=view.device)),
+        Choice.BARRACKS_SELECT: ((want_marine | want_rally) & ~all_selected,
+                                 commands.select_point(rows(units.pos, first_row(ready)), view.screen,
+                                                       act=SELECT_ALL_OF_TYPE)),
+    }
+
+
+def remembered(memory: BotMemory, chosen: torch.Tensor, view: BotView, acting: torch.Tensor, one_scv: torch.Tensor,
+               attacking: torch.Tensor) -> BotMemory:
+    """The memory after the `chosen` [B] Choice (an index; any other value: none) on this step."""
+    def took(choice: Choice) -> torch.Tensor:
+        return chosen == choice
+
+    step = memory.step
+    build_order = took(Choice.BUILD_DEPOT) | took(Choice.BUILD_BARRACKS)
+    # The builder is sent back once; an acting step whose selection is not one SCV any more gives up on it.
+    back_to_work = (memory.back_to_work & ~took(Choice.BACK_TO_MINING) & ~(acting & ~one_scv)) | build_order
+    return BotMemory(
+        step=step + 1,
+        depot_ordered=torch.where(took(Choice.BUILD_DEPOT), step, memory.depot_ordered),
+        barracks_ordered=torch.where(took(Choice.BUILD_BARRACKS), step, memory.barracks_ordered),
+        attacked=torch.where(took(Choice.ATTACK), step, memory.attacked),
+        defended=torch.where(took(Choice.DEFEND), step, memory.defended),
+        attacking=attacking, back_to_work=back_to_work,
+        idle_selected=took(Choice.IDLE_SELECT) | (memory.idle_selected & ~acting),
+        rallied=memory.rallied | took(Choice.RALLY_WORKERS),
+        barracks_rallied=torch.where(took(Choice.RALLY_BARRACKS), view.units.finished_barracks.sum(dim=1),
+                                     memory.barracks_rallied),
+        army_sent=torch.where(took(Choice.ATTACK), view.army, memory.army_sent))
+
+
 class TerranBot(BatchedAgent):
     """The macro bot (see the module docstring), configured by a BotConfig."""
 
     def __init__(self, config: BotConfig, name: str = "bot") -> None:
         self.config = config
         self.name = name
-        self.memory: dict[str, torch.Tensor] | None = None
+        self.memory: BotMemory | None = None
 
     def reset(self, num_envs: int) -> None:
         self.memory = None
 
-    def _remember(self, first: torch.Tensor) -> dict[str, torch.Tensor]:
-        B, device = first.shape[0], first.device
-        if self.memory is None or self.memory["step"].shape[0] != B:
-            first = torch.ones_like(first)
-            self.memory = {}
-        never = torch.full((B,), -10**6, dtype=torch.long, device=device)
-        fresh = {"step": torch.zeros(B, dtype=torch.long, device=device),
-                 "depot_ordered": never, "barracks_ordered": never, "attacked": never, "defended": never,
-                 "attacking": torch.zeros(B, dtype=torch.bool, device=device),
-                 "back_to_work": torch.zeros(B, dtype=torch.bool, device=device),
-                 "idle_selected": torch.zeros(B, dtype=torch.bool, device=device),
-                 "rallied": torch.zeros(B, dtype=torch.bool, device=device),
-                 "barracks_rallied": torch.zeros(B, dtype=torch.long, device=device),
-                 "army_sent": torch.zeros(B, dtype=torch.long, device=device)}
-        for key, value in fresh.items():
-            self.memory[key] = torch.where(first, value, self.memory.get(key, value))
-        return self.memory
+    def _remember(self, first: torch.Tensor) -> BotMemory:
+        """The memory, fresh for the games [B] whose episode just began (all of them for a new batch size)."""
+        if self.memory is None or self.memory.step.shape[0] != first.shape[0]:
+            return BotMemory.fresh(first.shape[0], first.device)
+        return self.memory.forget(first)
 
     def act(self, obs: dict[str, torch.Tensor], first: torch.Tensor) -> BatchedAction:
-        m = self._remember(first)
-        cfg = self.config
-        B, device = first.shape[0], first.device
-        S, M = int(obs["feature_screen"].shape[-1]), int(obs["feature_minimap"].shape[-1])
-        step = m["step"]
-        m["step"] = step + 1
-        acting = (step % cfg.act_every) == 0
-        player = obs["player"]
-        minerals, army = player[:, MINERALS], player[:, ARMY_COUNT].long()
-        room = player[:, FOOD_CAP] - player[:, FOOD_USED]
-        can = obs["available_actions"].bool()
-        u = OwnUnits.read(obs)
-        camera = obs["camera"]
-        on_left = camera[:, 0] < MAP_SIZE / 2
-        minute = obs["game_loop"].float() / LOOPS_PER_MINUTE
-
-        scvs, cc = u.of(SCV_ID), u.of(CC_ID) & u.done
-        depots, barracks = u.of(DEPOT_ID), u.of(BARRACKS_ID)
-        cc_row = first_row(cc)
-        has_cc = cc.any(dim=1)
-        cc_px = rows(u.pos, cc_row)
-        workers = player[:, 6]
-        fields = (obs["feature_units_mask"].bool() & (u.kind == MINERAL_FIELD_ID))
-        field_px = rows(u.pos, first_row(fields, torch.linalg.vector_norm(u.pos - cc_px[:, None], dim=-1)))
-        has_field = fields.any(dim=1)
-        # A builder: a gathering SCV (one order: an SCV building has its Build or Construct order and the queued
-        # gather) far from the minerals' line (it is walking or at the Command Center).
-        away = torch.linalg.vector_norm(u.pos - field_px[:, None], dim=-1)
-        free_scvs = scvs & (u.orders == 1)
-        builder_px = rows(u.pos, first_row(free_scvs, -away))
-        one_scv = u.only_selected(SCV_ID) & ((u.own & u.selected).sum(dim=1) == 1)
-
-        # Defence: enemies on the screen (the home base).
-        enemy_here = u.enemy.any(dim=1)
-        home_px = cc_px
-        enemy_px = rows(u.pos, first_row(u.enemy, torch.linalg.vector_norm(u.pos - home_px[:, None], dim=-1)))
-        army_selected = (obs["multi_select_mask"].sum(dim=1) >= army) & ~(u.own & u.selected & (
-            (u.kind == SCV_ID) | (u.kind == CC_ID) | (u.kind == BARRACKS_ID))).any(dim=1)
-        defending = acting & cfg.defend & enemy_here & (army > 0) & ~m["attacking"]
-        defend_select = defending & ~army_selected & can[:, int(FunctionId.select_army)]
-        defend_now = defending & army_selected & (step - m["defended"] >= DEFEND_REPEAT_STEPS)
-
-        # The builder goes back to mining right after its Build order (queued).
-        back = acting & m["back_to_work"] & one_scv & has_field
-        idle = acting & (player[:, IDLE_WORKERS] > 0) & has_field
-        idle_gather = idle & m["idle_selected"] & u.only_selected(SCV_ID)
-        idle_select = idle & ~idle_gather & can[:, int(FunctionId.select_idle_worker)]
-
-        # Minerals kept for a Build order whose SCV is still walking (the game charges on arrival).
-        walking = lambda ordered: (step - ordered < BUILD_PATIENCE_STEPS).float()  # noqa: E731
-        reserved = 100 * walking(m["depot_ordered"]) + 150 * walking(m["barracks_ordered"])
-        # Supply.
-        depot_building = (depots & ~u.done).any(dim=1)
-        # A first depot is also the Barracks' tech requirement: a bot that trains no more SCVs and so stays under
-        # its supply cap (the rush keeps its 12) builds it when it wants Barracks.
-        wants_barracks = (barracks.sum(dim=1) < cfg.barracks) & (workers >= cfg.barracks_after_workers)
-        first_depot = ~depots.any(dim=1) & wants_barracks & (workers >= cfg.workers)
-        short = ((room < 3 + 2 * barracks.sum(dim=1)) | first_depot) & (player[:, FOOD_CAP] < 200) & \
-            ~depot_building & (step - m["depot_ordered"] >= BUILD_PATIENCE_STEPS)
-        need_supply = short & (minerals >= 100)
-        reserved = reserved + 100 * short.float()  # save for the depot first
-        depot_spot = rows(spot_pixels(DEPOT_SPOTS, camera, on_left, S),
-                          depots.sum(dim=1).clamp(max=len(DEPOT_SPOTS) - 1))
-        # Barracks.
-        total_barracks = barracks.sum(dim=1)
-        need_barracks = (total_barracks < cfg.barracks) & (depots & u.done).any(dim=1) & (minerals >= 150) & (
-            workers >= cfg.barracks_after_workers) & (step - m["barracks_ordered"] >= BUILD_PATIENCE_STEPS)
-        barracks_spot = rows(spot_pixels(BARRACKS_SPOTS, camera, on_left, S),
-                             total_barracks.clamp(max=len(BARRACKS_SPOTS) - 1))
-        building = acting & (need_supply | need_barracks) & ~m["back_to_work"]
-        # Only a free SCV takes a Build order: the last builder, still selected, would drop its own construction.
-        free_selected = one_scv & (free_scvs & u.selected).any(dim=1)
-        build_select = building & ~free_selected & free_scvs.any(dim=1)
-        build_depot = building & free_selected & need_supply & can[:, int(FunctionId.Build_SupplyDepot_screen)]
-        build_barracks = building & free_selected & ~need_supply & can[:, int(FunctionId.Build_Barracks_screen)]
-        # SCVs.
-        want_scv = acting & has_cc & (workers < cfg.workers) & (rows(u.orders, cc_row) < cfg.queue_scvs) & (
-            minerals >= 50 + reserved) & (
-            room >= 1)
-        cc_selected = u.only_selected(CC_ID)
-        train_scv = want_scv & cc_selected & can[:, int(FunctionId.Train_SCV_quick)]
-        select_cc = want_scv & ~cc_selected
-        rally_cc = acting & cc_selected & ~m["rallied"] & has_field & can[:, int(FunctionId.Rally_Workers_screen)]
-        # Marines.
-        ready = barracks & u.done
-        fewest = torch.where(ready, u.orders, float("inf")).amin(dim=1)
-        want_marine = acting & ready.any(dim=1) & (fewest < cfg.queue_marines) & (
-            minerals >= 50 + reserved) & (room >= 1)
-        all_barracks = u.only_selected(BARRACKS_ID) & ((u.selected & ready).sum(dim=1) == ready.sum(dim=1))
-        train_marine = want_marine & all_barracks & can[:, int(FunctionId.Train_Marine_quick)]
-        # Rally: every finished Barracks once (again whenever a new one is done).
-        want_rally = acting & cfg.rally_army & ready.any(dim=1) & (m["barracks_rallied"] < ready.sum(dim=1))
-        rally_barracks = want_rally & all_barracks & can[:, int(FunctionId.Rally_Units_screen)]
-        rally_spot = spot_pixels((RALLY_SPOT,), camera, on_left, S)[:, 0]
-        select_barracks = (want_marine | want_rally) & ~all_barracks
-        barracks_px = rows(u.pos, first_row(ready))
-
-        # Attack.
-        start = (army >= cfg.attack_army) & (minute >= cfg.attack_after_minute)
-        m["attacking"] = (m["attacking"] | start) & (army >= max(cfg.retreat_below, 1))
-        minimap = obs["feature_minimap"]
-        scale = M / MAP_SIZE
-        enemy_base = torch.stack([MAP_SIZE - camera[:, 0], MAP_SIZE - camera[:, 1]], dim=-1) * scale  # the mirror
-        enemy_seen, seen = nearest_pixel(minimap[:, PLAYER_RELATIVE] == ENEMY, enemy_base)
-        target = torch.where(seen[:, None], enemy_seen, enemy_base)
-        sweep = ((step // ATTACK_REPEAT_STEPS) % 3).float()[:, None]  # nothing seen: sweep the enemy half
-        sweep_point = enemy_base + torch.cat([torch.zeros_like(sweep), (sweep - 1) * 16 * scale], dim=1)
-        target = torch.where(seen[:, None], target, sweep_point)
-        attack_due = acting & m["attacking"] & (army > 0) & (
-            (step - m["attacked"] >= ATTACK_REPEAT_STEPS) | (army > m["army_sent"]))
-        attack_select = attack_due & ~army_selected & can[:, int(FunctionId.select_army)]
-        attack_now = attack_due & army_selected & can[:, int(FunctionId.Attack_minimap)]
-
-        cases = [
-            (defend_select, commands.select_army(B, device)),
-            (defend_now, commands.screen_command(FunctionId.Attack_screen, enemy_px, S)),
-            (back, commands.screen_command(FunctionId.Harvest_Gather_screen, field_px, S, queued=True)),
-            (idle_gather, commands.screen_command(FunctionId.Harvest_Gather_screen, field_px, S)),
-            (idle_select, BatchedAction.make(int(FunctionId.select_idle_worker), batch=B, device=device,
-                                             select_worker=2)),
-            (attack_now, commands.minimap_command(FunctionId.Attack_minimap, target, M)),
-            (attack_select, commands.select_army(B, device)),
-            (build_depot, commands.screen_command(FunctionId.Build_SupplyDepot_screen, depot_spot, S)),
-            (build_barracks, commands.screen_command(FunctionId.Build_Barracks_screen, barracks_spot, S)),
-            (build_select, commands.select_point(builder_px, S)),
-            (rally_cc, commands.screen_command(FunctionId.Rally_Workers_screen, field_px, S)),
-            (train_scv, BatchedAction.make(int(FunctionId.Train_SCV_quick), batch=B, device=device)),
-            (select_cc, commands.select_point(cc_px, S)),
-            (rally_barracks, commands.screen_command(FunctionId.Rally_Units_screen, rally_spot, S)),
-            (train_marine, BatchedAction.make(int(FunctionId.Train_Marine_quick), batch=B, device=device)),
-            (select_barracks, commands.select_point(barracks_px, S, act=2)),
-        ]
-        chosen = torch.full((B,), -1, dtype=torch.long, device=device)
-        for index, (condition, _) in reversed(list(enumerate(cases))):
-            chosen = torch.where(condition, index, chosen)
-        names = {id(c): i for i, (c, _) in enumerate(cases)}
-        took = lambda condition: chosen == names[id(condition)]  # noqa: E731
-        m["defended"] = torch.where(took(defend_now), step, m["defended"])
-        m["attacked"] = torch.where(took(attack_now), step, m["attacked"])
-        m["army_sent"] = torch.where(took(attack_now), army, m["army_sent"])
-        m["depot_ordered"] = torch.where(took(build_depot), step, m["depot_ordered"])
-        m["barracks_ordered"] = torch.where(took(build_barracks), step, m["barracks_ordered"])
-        m["rallied"] |= took(rally_cc)
-        m["barracks_rallied"] = torch.where(took(rally_barracks), ready.sum(dim=1), m["barracks_rallied"])
-        m["idle_selected"] = took(idle_select) | (m["idle_selected"] & ~acting)
-        m["back_to_work"] = (m["back_to_work"] & ~took(back) & ~(acting & ~one_scv)) | took(build_depot) | took(
-            build_barracks)
-        return commands.choose(cases, commands.no_op(B, device))
+        memory = self._remember(first)
+        view = BotView.read(obs)
+        base = read_base(view.units)
+        construction = plan_construction(view, memory, self.config)
+        attacking = still_attacking(view, memory, self.config)
+        cases = {**defence_cases(view, base, memory, self.config), **mining_cases(view, base, memory),
+                 **attack_cases(view, memory, attacking), **build_cases(view, base, construction, memory),
+                 **scv_cases(view, base, construction.reserved, memory, self.config),
+                 **marine_cases(view, construction.reserved, memory, self.config)}
+        # Reaction speed: the bot acts on every act_every-th agent step and no-ops in between.
+        acting = (memory.step % self.config.act_every) == 0
+        in_order = [(acting & cases[choice][0], cases[choice][1]) for choice in Choice]
+        chosen = first_case([condition for condition, _ in in_order])
+        self.memory = remembered(memory, chosen, view, acting, base.one_scv, attacking)
+        return commands.choose(in_order, commands.no_op(view.batch, view.device))
 
 
 def make_bot(name: str) -> TerranBot:

@@ -80,7 +80,7 @@ POLICY_PREFIX = "policy:"
 
 
 def _load_policy(path: str):
-    from agents.policies.base import PolicyFileError, load_policy  # torch modules: only when a policy is named
+    from agents.policies.checkpoint import PolicyFileError, load_policy  # torch modules: only when a policy is named
 
     try:
         return load_policy(path)

@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 import arena
-from agents.policies.base import PolicyAgent, load_policy
+from agents.policies.base import PolicyAgent
+from agents.policies.checkpoint import load_policy
 from agents.registry import make_agent
 from agents.rollout import play_matches
 from arena.threads import set_torch_threads

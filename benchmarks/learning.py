@@ -18,11 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+from agents.learn.config import TrainConfig
+from agents.learn.evaluation import evaluate
 from agents.learn.presets import preset_for
-from agents.learn.trainer import TrainConfig, Trainer
-from agents.policies.base import save_policy
+from agents.learn.trainer import Trainer
+from agents.policies.checkpoint import save_policy
 from arena.threads import set_torch_threads
-from league.train_cli import evaluate
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ import torch  # noqa: E402
 import arena  # noqa: E402
 from agents.learn.learner import pad_stack  # noqa: E402
 from agents.learn.presets import preset_for  # noqa: E402
-from agents.learn.trainer import TrainConfig  # noqa: E402
+from agents.learn.config import TrainConfig  # noqa: E402
 from agents.policies import make_policy  # noqa: E402
 from arena.threads import set_torch_threads  # noqa: E402
 

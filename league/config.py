@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.learn.presets import preset_for
-from agents.learn.trainer import ALGORITHMS, TrainConfig
+from agents.learn.config import ALGORITHMS, TrainConfig
 from agents.policies.action_space import action_space
 from agents.policies import POLICY_KINDS
 from arena.scenarios.registry import make_scenario, resolve_id
@@ -46,7 +46,7 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LearnerSettings:
-    """How every learning player learns (agents.learn.trainer.TrainConfig's hyper-parameters)."""
+    """How every learning player learns (agents.learn.config.TrainConfig's hyper-parameters)."""
 
     algo: str = "ppo"
     """ppo, or vtrace (IMPALA's off-policy correction)."""

@@ -23,7 +23,8 @@ from safetensors.torch import load_file, save_file
 
 from agents.learn.learner import Learner, Rollout, collect
 from agents.learn.trainer import Seat
-from agents.policies.base import Policy, PolicyAgent, load_policy, policy_details, save_policy
+from agents.policies.base import Policy, PolicyAgent, policy_details
+from agents.policies.checkpoint import load_policy, save_policy
 from arena.files import atomic_folder
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from league.config import LeagueConfig

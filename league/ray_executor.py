@@ -37,7 +37,8 @@ from typing import Any
 import torch
 
 from agents.learn.learner import Learner, Rollout
-from agents.policies.base import Policy, load_policy
+from agents.policies.base import Policy
+from agents.policies.checkpoint import load_policy
 from league.config import LeagueConfig
 from league.executor import (Executor, LearnerState, MatchJob, MatchReport, match_recorder, match_seat,
                              play_and_learn, read_learner_folder, write_learner_folder)
@@ -409,7 +410,7 @@ class LadderWorker:
 
     def __init__(self, scenario: str, interface, device: str, threads: int):
         torch.set_num_threads(threads)
-        from league.ladder import LocalPairs
+        from league.ladder.round_robin import LocalPairs
 
         self.pairs = LocalPairs(scenario, interface, device)
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Callable
 
 from agents.learn.trainer import new_policy
-from agents.policies.base import Policy, load_policy, save_policy
+from agents.policies.base import Policy
+from agents.policies.checkpoint import load_policy, save_policy
 from arena.files import PARTIAL_SUFFIX, atomic_folder
 from league.config import LeagueConfig
 from league.evaluation import Evaluator, evaluation_due
@@ -34,7 +35,7 @@ from league.matchmaking import (add_steps, choose_opponent, initial_players, res
                                 snapshot_due)
 from league.payoff import Payoff, PairRecord
 from league.players import Outcome, Player
-from league.ratings import fit_elo
+from league.ladder.ratings import fit_elo
 from league.store import EvaluationRecord, EventKind, LeagueStore, MatchRecord
 
 INITIAL = "checkpoints/initial"

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 
+from agents.learn.config import TrainConfig
 from agents.learn.losses import (PPOLossConfig, VTraceLossConfig, gae, normalize_advantages, ppo_loss,
                                  vtrace_loss)
 from agents.policies.base import Policy, to_batched_action
 from arena.env import StepType
 from arena.interface.actions import BatchedAction
 
-if TYPE_CHECKING:
-    from agents.learn.trainer import TrainConfig
 
 @dataclasses.dataclass(frozen=True)
 class SeatStep:
@@ -174,7 +173,7 @@ class Learner:
     penalty keeps this one near (AlphaStar's supervised policy), or None.
     """
 
-    def __init__(self, config: "TrainConfig", policy: Policy, *, supervised: Policy | None = None):
+    def __init__(self, config: TrainConfig, policy: Policy, *, supervised: Policy | None = None):
         self.config = config
         self.policy = policy
         self.device = next(policy.parameters()).device

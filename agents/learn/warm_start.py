@@ -13,17 +13,15 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import arena
 from agents.learn.behaviour_cloning import CloningConfig, EpochStats, clone, collect_examples, new_policy_for
-from agents.policies.base import save_policy
+from agents.learn.config import TrainConfig
+from agents.policies.checkpoint import save_policy
 from agents.registry import make_agent
 from agents.rollout import play_episodes
 from arena.replay.recorder import ReplayRecorder
-
-if TYPE_CHECKING:
-    from agents.learn.trainer import TrainConfig
 
 POLICY = "policy"
 """The cloned policy's file stem inside the warm-start folder (policy.json, policy.safetensors)."""
@@ -52,7 +50,7 @@ def cloned_policy_path(folder: str | Path) -> Path:
     return Path(folder) / f"{POLICY}.json"
 
 
-def warm_start(config: "TrainConfig", folder: str | Path,
+def warm_start(config: TrainConfig, folder: str | Path,
                on_stage: Callable[[str], None] | None = None) -> WarmStartReport:
     """Record `config.warm_start_episodes` episodes of the `config.warm_start` agent on the run's scenario and
     interface into `folder`/replays, clone a policy of the run's kind and action space from them

@@ -5,8 +5,9 @@ AlphaStar-like network over the unit list), their action distribution, checkpoin
     agent = PolicyAgent(policy, seed=0)
 """
 
-from agents.policies.base import (ActionDistribution, Policy, PolicyAgent, PolicyConfig, PolicyFileError,
-                                  PolicyOutput, explain, load_policy, save_policy, to_batched_action)
+from agents.policies.base import (ActionDistribution, Policy, PolicyAgent, PolicyConfig, PolicyOutput, explain,
+                                  to_batched_action)
+from agents.policies.checkpoint import PolicyFileError, load_policy, save_policy
 from agents.policies.entity import EntityConfig, EntityPolicy
 from agents.policies.fully_conv import FullyConv, FullyConvConfig
 from agents.policies.registry import POLICY_KINDS, make_policy

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import torch
 
-from agents.learn.trainer import TrainConfig, Trainer
-from league.train_cli import evaluate
+from agents.learn.config import TrainConfig
+from agents.learn.evaluation import evaluate
+from agents.learn.trainer import Trainer
 
 LEARNS = TrainConfig(scenario="MoveToBeacon", policy="entity", screen_size=16, minimap_size=16, num_envs=32,
                      unroll=16, epochs=1, minibatches=2, learning_rate=1e-3, entropy_coef=1e-3,

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from agents.learn.tensorboard import read_scalars
-from agents.learn.trainer import TrainConfig, Trainer
-from agents.policies.base import load_policy
+from agents.learn.config import TrainConfig
+from agents.learn.trainer import Trainer
+from agents.policies.checkpoint import load_policy
 from agents.rollout import record_games
 from arena.replay.format import read_replay
 from league.cli import main

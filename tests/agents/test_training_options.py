@@ -12,10 +12,12 @@ import torch
 import arena
 from agents.learn.learner import SeatStep, collect
 from agents.learn.presets import PRESETS, preset_for
-from agents.learn.trainer import Seat, TrainConfig, Trainer, new_policy, opponent_agent
+from agents.learn.config import TrainConfig
+from agents.learn.trainer import Seat, Trainer, new_policy, opponent_agent
 from agents.policies import make_policy
 from agents.policies.action_space import ACTION_SPACES, action_space
-from agents.policies.base import PolicyAgent, load_policy, save_policy
+from agents.policies.base import PolicyAgent
+from agents.policies.checkpoint import load_policy, save_policy
 from agents.policies.distribution import ARGUMENT_FUNCTIONS
 from arena.env import StepType, staggered_start
 from arena.interface.functions import FunctionId

@@ -16,7 +16,7 @@ from league.cli import main
 from league.config import LeagueConfig
 from league.evaluation import FixedOpponent, SplitAgent, Tally, evaluation_due, evaluation_seeds
 from league.executor import GameResult, MatchJob, MatchReport
-from league.league_cli import league_table
+from league.cli.league import league_table
 from league.matchmaking import LeagueKind, initial_players
 from league.payoff import Payoff
 from league.players import Outcome

@@ -10,7 +10,7 @@ import pytest
 
 from league.cli import main
 from league.config import LeagueConfig, LearnerSettings
-from league.ladder import (GameRecord, LadderPlayer, LadderSettings, LadderStore, games_to_play, pair_scores,
+from league.ladder.round_robin import (GameRecord, LadderPlayer, LadderSettings, LadderStore, games_to_play, pair_scores,
                            parse_players, result_is_clear)
 from league.matchmaking import LeagueRules
 from league.runner import League

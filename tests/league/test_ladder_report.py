@@ -1,4 +1,4 @@
-"""The ladder's report page and terminal table (league.ladder_report): the page parses with balanced tags, escapes
+"""The ladder's report page and terminal table (league.ladder.report): the page parses with balanced tags, escapes
 every name, draws an N x N heat map, shows the league sections only for a league, loads nothing from the network,
 and renders in a real headless Chromium without console errors; the terminal table keeps the ranking; the page is
 written atomically.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from league.ladder_report import (NAME_CHARS, nice_ticks, payoff_colour, render_html, render_text, truncate,
+from league.ladder.report import (NAME_CHARS, nice_ticks, payoff_colour, render_html, render_text, truncate,
                                   write_html)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.policies.base import load_policy
+from agents.policies.checkpoint import load_policy
 from arena.replay.format import read_header
 from league.cli import main
 from league.config import ConfigError, LeagueConfig, LearnerSettings, load_config

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from league.nash import (max_entropy_nash, nash_averaged_ratings, relative_population_performance,
+from league.ladder.nash import (max_entropy_nash, nash_averaged_ratings, relative_population_performance,
                          solve_zero_sum)
 
 RPS = [[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]]

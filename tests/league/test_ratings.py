@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-import league.ratings
-from league.nash import max_entropy_nash, nash_averaged_ratings
-from league.ratings import (bootstrap_elo, elo_probability, fit_elo, sequential_elo_update, trueskill_environment,
+import league.ladder.ratings
+from league.ladder.nash import max_entropy_nash, nash_averaged_ratings
+from league.ladder.ratings import (bootstrap_elo, elo_probability, fit_elo, sequential_elo_update, trueskill_environment,
                             trueskill_rank_value, trueskill_ratings)
 
 THREE_TO_ONE = 400.0 * math.log10(3.0)
@@ -288,4 +288,4 @@ def test_trueskill_draws_and_bad_inputs():
         trueskill_environment(sigma=-1.0)
     with pytest.raises(ValueError, match="index"):
         trueskill_ratings(["a", "b"], [(0, 5, 1.0)])
-    assert league.ratings.CONSERVATIVE_SIGMAS == 3.0
+    assert league.ladder.ratings.CONSERVATIVE_SIGMAS == 3.0

@@ -19,7 +19,7 @@ import torch
 
 from league.cli import main
 from league.config import LeagueConfig
-from league.ladder import LadderSettings, LadderStore, ladder_interface, parse_players, run_ladder
+from league.ladder.round_robin import LadderSettings, LadderStore, ladder_interface, parse_players, run_ladder
 from league.runner import League
 from league.store import LeagueStore
 from test_league import TINY, _check_consistent

@@ -1,4 +1,4 @@
-"""The `arena` command line."""
+"""`arena scenarios | play | bench`: the scenarios, games of agents on them, and the engine's speed."""
 
 from __future__ import annotations
 
@@ -23,12 +23,7 @@ from arena.multi_env import ArenaMultiEnv
 from arena.replay.recorder import ReplayRecorder, ReplaySampling
 from arena.scenarios.registry import make_scenario, resolve_id
 from arena.sim.step import Engine
-from arena.threads import DEFAULT_THREADS, set_torch_threads
-from league.ladder_cli import add_ladder_commands
-from league.league_cli import add_league_commands
 from league.progress import progress_bar
-from league.replay_cli import add_replay_commands
-from league.train_cli import add_train_command
 
 
 def _device(name: str) -> torch.device:
@@ -290,13 +285,8 @@ def _add_engine_option(parser: argparse.ArgumentParser) -> None:
                              "tens of seconds to compile)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="arena", description="A StarCraft-like arena for multi-agent RL.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("scenarios", help="list the scenarios").set_defaults(run=command_scenarios)
-
-    play = sub.add_parser("play", help="play episodes of a scenario with an agent and print the scores")
+def add_play_command(play: argparse.ArgumentParser) -> None:
+    """The options of `arena play`."""
     play.add_argument("scenario", help="scenario id or name, e.g. MoveToBeacon (see `arena scenarios`)")
     play.add_argument("--agent", default="scripted",
                       help=f"one of {', '.join(agent_names())}, policy:PATH (a policy saved by `arena train`), or a "
@@ -328,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "(needs the game: SC2PATH)")
     play.set_defaults(run=command_play)
 
-    bench = sub.add_parser("bench", help="print env-steps per second of the batched engine")
+
+def add_bench_command(bench: argparse.ArgumentParser) -> None:
+    """The options of `arena bench`."""
     bench.add_argument("scenarios", nargs="*", help="scenario ids (default: all)")
     bench.add_argument("--num-envs", type=int, default=256)
     bench.add_argument("--steps", type=int, default=20)
@@ -336,39 +328,3 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--layers", action="store_true", help="render feature layers too")
     _add_engine_option(bench)
     bench.set_defaults(run=command_bench)
-
-    add_replay_commands(sub)
-    add_train_command(sub)
-    add_league_commands(sub)
-    add_ladder_commands(sub)
-    return parser
-
-
-def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    """`--threads N` on `parser` and on every sub-command below it (`arena train X --threads 2`)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for child in set(action.choices.values()):
-                add_threads_option(child)
-            return
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                        help=f"torch CPU threads of this process ({DEFAULT_THREADS}: fastest on small machines, "
-                             "see the README's 'Threads')")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    add_threads_option(parser)
-    args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    set_torch_threads(args.threads)
-    try:
-        return args.run(args)
-    except BrokenPipeError:  # the reader went away (`arena replay info ... | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

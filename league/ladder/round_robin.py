@@ -385,9 +385,9 @@ def run_ladder(store: LadderStore, settings: LadderSettings, *,
 # -- the report ------------------------------------------------------------------------------------------------
 def build_report(store: LadderStore, *, anchor: str | None = None, samples: int = 200,
                  title: str | None = None) -> dict:
-    """The ladder's report as plain data (league.ladder_report documents the schema)."""
-    from league.nash import max_entropy_nash, nash_averaged_ratings
-    from league.ratings import bootstrap_elo, trueskill_rank_value, trueskill_ratings
+    """The ladder's report as plain data (league.ladder.report documents the schema)."""
+    from league.ladder.nash import max_entropy_nash, nash_averaged_ratings
+    from league.ladder.ratings import bootstrap_elo, trueskill_rank_value, trueskill_ratings
 
     players, games = store.players(), store.games()
     names = [p.name for p in players]

@@ -1,4 +1,4 @@
-"""`arena train`: one neural policy on one scenario (PPO or V-trace), or behaviour cloning from replays."""
+"""`arena train SCENARIO`: one neural policy on one scenario (PPO or V-trace); `arena train bc` is league.cli.bc."""
 
 from __future__ import annotations
 
@@ -8,39 +8,17 @@ import math
 import sys
 from pathlib import Path
 
-
-import arena
+from agents.learn.config import ALGORITHMS, TrainConfig
+from agents.learn.evaluation import evaluate
 from agents.learn.presets import Preset, preset_for, presets_table
-from agents.learn.trainer import ALGORITHMS, TrainConfig, Trainer, opponent_agent
+from agents.learn.trainer import Trainer
 from agents.policies import POLICY_KINDS
 from agents.policies.action_space import ACTION_SPACES
-from agents.policies.base import Policy, PolicyAgent, policy_details
-from agents.rollout import EpisodeScores, play_episodes, play_matches
-from arena.replay.recorder import ReplayRecorder
 from arena.scenarios.registry import make_scenario, resolve_id
 from league.progress import progress_bar
 
 DEFAULT_STEPS = 100_000
 """Agent steps of a run without a preset and without --steps."""
-
-
-def evaluate(policy: Policy, config: TrainConfig, episodes: int, *, replay_dir: str | None = None,
-             seed: int = 10_000, greedy: bool = False) -> EpisodeScores:
-    """Play `episodes` games with the policy (player 1) and return their results (scores; in two-player scenarios
-    +1 / 0 / -1 for the policy); with `replay_dir`, record them (with the policy's value and top actions per step,
-    for the viewer's explanation panel)."""
-    scenario_id = resolve_id(config.scenario)
-    two_player = make_scenario(scenario_id).spec.num_agents > 1
-    env = arena.make(scenario_id, num_envs=episodes, device=config.device, step_mul=config.step_mul,
-                     interface=config.interface)
-    agent = PolicyAgent(policy, seed=seed, greedy=greedy)
-    names = [f"{config.policy}-policy"] + ([config.opponent or "?"] if two_player else [])
-    details = [{**policy_details(policy), "action_space_name": config.action_space}] + ([{}] if two_player else [])
-    recorder = None if replay_dir is None else ReplayRecorder(replay_dir, names, player_details=details)
-    if two_player:
-        record = play_matches(env, [agent, opponent_agent(config)], seed=seed, recorder=recorder)
-        return EpisodeScores(scores=[float(o) for o in record.outcomes], steps=record.steps)
-    return play_episodes(env, agent, seed=seed, recorder=recorder)
 
 
 FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unroll": "unroll", "epochs": "epochs",
@@ -75,18 +53,10 @@ def command_train(args: argparse.Namespace) -> int:
         print(presets_table())
         return 0
     if args.scenario is None:
-        print("arena train: name a scenario (e.g. MoveToBeacon), or `bc`, or --presets to list the presets",
+        print("arena train: name a scenario (e.g. MoveToBeacon), or `bc` (arena train bc --help), or --presets to "
+              "list the presets",
               file=sys.stderr)
         return 2
-    if args.scenario == "bc":
-        from agents.learn.behaviour_cloning import CloningConfig
-        from league.bc_cli import command_bc
-
-        for dest, field in (("policy", "policy"), ("epochs", "epochs"), ("lr", "learning_rate"), ("seed", "seed"),
-                            ("device", "device")):
-            if getattr(args, dest) is None:
-                setattr(args, dest, getattr(CloningConfig, field))
-        return command_bc(args)
     try:
         config, preset, overridden = _config(args)
     except (KeyError, ValueError) as error:
@@ -135,7 +105,7 @@ def command_train(args: argparse.Namespace) -> int:
             print(f"\ninterrupted: saved {path}; continue with the same command and --resume", file=sys.stderr)
             return 130
     final = folder / "policy"
-    from agents.policies.base import save_policy
+    from agents.policies.checkpoint import save_policy
 
     save_policy(trainer.policy, final)
     print(f"policy saved to {final}.safetensors / .json (checkpoints in {folder / 'checkpoints'}, TensorBoard logs "
@@ -158,11 +128,10 @@ def _write_eval(folder: Path, summary: dict) -> None:
         log.write(json.dumps(summary) + "\n")
 
 
-def add_train_command(sub: argparse._SubParsersAction) -> None:
-    train = sub.add_parser("train", help="train a neural policy on a scenario (PPO, V-trace), or `arena train bc` "
-                                         "to clone the players of replays")
-    train.add_argument("scenario", nargs="?", help="scenario id or name, e.g. MoveToBeacon; or `bc` for behaviour "
-                                                   "cloning")
+def add_train_command(train: argparse.ArgumentParser) -> None:
+    """The options of `arena train SCENARIO` (`arena train bc` has its own parser: league.cli.bc)."""
+    train.add_argument("scenario", nargs="?", help="scenario id or name, e.g. MoveToBeacon (`arena train bc --help`: "
+                                                   "behaviour cloning)")
     train.add_argument("--presets", action="store_true", help="list the tested presets and exit")
     train.add_argument("--no-preset", action="store_true",
                        help="ignore the scenario's preset: unset options take TrainConfig's defaults")
@@ -214,13 +183,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
                                                           "value and top actions) into this folder")
     train.add_argument("--json", action="store_true", help="print the evaluation as one JSON line")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    # behaviour cloning (`arena train bc`)
-    train.add_argument("--replays", default=None, help="bc: a folder of replays to learn from")
-    train.add_argument("--player", type=int, default=1, choices=(1, 2), help="bc: which player of the replays to "
-                                                                              "imitate")
-    train.add_argument("--batch-size", type=int, default=64, help="bc: examples per gradient step")
-    train.add_argument("--batch-games", type=int, default=64, help="bc: replays re-simulated side by side")
     train.set_defaults(run=command_train)
 
 
-__all__ = ["add_train_command", "command_train", "evaluate"]
+__all__ = ["add_train_command", "command_train"]

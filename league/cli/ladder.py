@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-from league.league_cli import add_ray_options
+from league.cli.options import LOCAL_RAY, add_ray_options, common_options
 from league.progress import progress_bar
 from league.store import StoreError
 
@@ -30,8 +30,8 @@ def _scenario(args: argparse.Namespace, players) -> str:
 
 
 def _write_reports(store, args: argparse.Namespace) -> dict:
-    from league.ladder import build_report, report_json
-    from league.ladder_report import render_text, write_html
+    from league.ladder.round_robin import build_report, report_json
+    from league.ladder.report import render_text, write_html
     from arena.files import write_bytes_atomic
 
     report = build_report(store, anchor=args.anchor, samples=args.bootstrap)
@@ -50,8 +50,7 @@ def _pairs_player(args: argparse.Namespace, store):
     """None (play in this process), or with --ray the Ray workers that play the pairs' batches."""
     if args.ray is None:
         return None
-    from league.ladder import ladder_interface
-    from league.league_cli import LOCAL_RAY
+    from league.ladder.round_robin import ladder_interface
     from league.ray_executor import RayPairs, RaySettings
 
     settings = RaySettings(address=None if args.ray == LOCAL_RAY else args.ray, workers=args.ray_workers,
@@ -60,7 +59,7 @@ def _pairs_player(args: argparse.Namespace, store):
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from league.ladder import LadderSettings, LadderStore, parse_players, run_ladder
+    from league.ladder.round_robin import LadderSettings, LadderStore, parse_players, run_ladder
 
     try:
         players = parse_players(args.players)
@@ -122,7 +121,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from league.ladder import LadderStore
+    from league.ladder.round_robin import LadderStore
 
     try:
         with LadderStore.open(args.folder, read_only=True) as store:
@@ -133,10 +132,11 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_ladder_commands(sub: argparse._SubParsersAction) -> None:
-    ladder = sub.add_parser("ladder", help="rank agents: round-robin games, Elo / TrueSkill / Nash, HTML report")
+def add_ladder_commands(ladder: argparse.ArgumentParser) -> None:
+    """`arena ladder run | report` under the `ladder` parser."""
     commands = ladder.add_subparsers(dest="ladder_command", required=True)
-    run = commands.add_parser("run", help="play every pair of players (new players join an existing ladder)")
+    run = commands.add_parser("run", help="play every pair of players (new players join an existing ladder)",
+                              parents=[common_options()])
     run.add_argument("--players", nargs="+", required=True,
                      help="policy:PATH (or a saved policy's path), bot:1..5, bot:rush, scripted, random, noop, a "
                           "PySC2 agent class by import path, league:DIR (every snapshot of a league)")
@@ -150,7 +150,7 @@ def add_ladder_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--device", default="cpu")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_ray_options(run, "ladder's games")
-    report = commands.add_parser("report", help="ratings and the HTML report of a ladder")
+    report = commands.add_parser("report", parents=[common_options()], help="ratings and the HTML report of a ladder")
     report.add_argument("folder")
     report.add_argument("-o", "--output", default=None, help="the HTML file (default DIR/report.html)")
     for parser in (run, report):

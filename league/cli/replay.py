@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from arena.replay.format import SUFFIX, Replay, ReplayError, read_replay
+from league.cli.options import common_options
 from league.progress import progress_bar
 
 
@@ -151,34 +152,38 @@ def command_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_replay_commands(sub: argparse._SubParsersAction) -> None:
-    replay = sub.add_parser("replay", help="inspect, verify, watch and render recorded games")
+def add_replay_commands(replay: argparse.ArgumentParser) -> None:
+    """`arena replay info | verify | view | serve | render` under the `replay` parser."""
     commands = replay.add_subparsers(dest="replay_command", required=True)
 
-    info = commands.add_parser("info", help="print a replay's header and outcome")
+    info = commands.add_parser("info", parents=[common_options()], help="print a replay's header and outcome")
     info.add_argument("files", nargs="+", metavar="FILE")
     info.add_argument("--json", action="store_true", help="one JSON line per replay")
     info.set_defaults(run=command_info)
 
-    verify = commands.add_parser("verify", help="re-simulate replays from seed and actions and check every frame")
+    verify = commands.add_parser("verify", help="re-simulate replays from seed and actions and check every frame",
+                                 parents=[common_options()])
     verify.add_argument("files", nargs="+", metavar="FILE", help="replay files or folders of them")
     verify.add_argument("--device", default="cpu")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(run=command_verify)
 
-    view = commands.add_parser("view", help="watch a replay in the browser (a local server on 127.0.0.1)")
+    view = commands.add_parser("view", help="watch a replay in the browser (a local server on 127.0.0.1)",
+                               parents=[common_options()])
     view.add_argument("file", metavar="FILE")
     view.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
     view.add_argument("--no-browser", action="store_true", help="only print the address")
     view.set_defaults(run=command_view)
 
-    serve = commands.add_parser("serve", help="serve a folder of replays to the browser viewer")
+    serve = commands.add_parser("serve", help="serve a folder of replays to the browser viewer",
+                                parents=[common_options()])
     serve.add_argument("folder", metavar="DIR")
     serve.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
     serve.add_argument("--no-browser", action="store_true", help="only print the address")
     serve.set_defaults(run=command_serve)
 
-    render = commands.add_parser("render", help="render a replay to an animated GIF (or mp4 with an encoder)")
+    render = commands.add_parser("render", help="render a replay to an animated GIF (or mp4 with an encoder)",
+                                 parents=[common_options()])
     render.add_argument("file", metavar="FILE")
     render.add_argument("-o", "--output", required=True, help="clip.gif or clip.mp4")
     render.add_argument("--fps", type=float, default=8.0, help="frames per second of the clip")

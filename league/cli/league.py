@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agents.policies.action_space import ACTION_SPACES
 from league.config import ConfigError, LeagueConfig, load_config
+from league.cli.options import LOCAL_RAY, add_ray_options, common_options, positive
 from league.evaluation import FixedOpponent
 from league.matchmaking import LeagueKind
 from league.payoff import PairRecord, Payoff
@@ -26,19 +27,6 @@ SHORT_ROLE = {"main_agent": "main", "main_exploiter": "main exploiter", "league_
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """"1 match", "2 matches"."""
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
-
-
-def positive(kind: type):
-    """An argparse type: a number of `kind` above zero (`--minutes 0` would stop before the first match)."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-        return value
-    return parse
 
 
 def league_table(players: dict[str, Player], payoff: Payoff, ratings: dict[str, float], stats: dict,
@@ -198,9 +186,6 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-LOCAL_RAY = "local"
-
-
 def _executor_maker(args: argparse.Namespace):
     """The local executor, or with --ray the Ray executor (league.ray_executor) on the given cluster."""
     from league.executor import LocalExecutor
@@ -216,15 +201,6 @@ def _executor_maker(args: argparse.Namespace):
                            worker_gpus=args.worker_gpus, learner_gpus=args.learner_gpus,
                            threads=args.threads)
     return functools.partial(RayExecutor, settings=settings)
-
-
-def add_ray_options(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
-                        help=f"run the {what} on Ray: a cluster's address (or 'auto'), or none to start a local Ray "
-                             f"(needs pip install -e \".[ray]\")")
-    parser.add_argument("--ray-workers", type=int, default=2, help="Ray rollout workers: matches at once (2)")
-    parser.add_argument("--worker-gpus", type=float, default=0.0, help="GPUs per Ray rollout worker (0)")
-    parser.add_argument("--learner-gpus", type=float, default=0.0, help="GPUs per Ray learner (0)")
 
 
 def command_start(args: argparse.Namespace) -> int:
@@ -291,10 +267,11 @@ def command_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_league_commands(sub: argparse._SubParsersAction) -> None:
-    league = sub.add_parser("league", help="AlphaStar-style league training: start, resume, status")
+def add_league_commands(league: argparse.ArgumentParser) -> None:
+    """`arena league start | resume | status` under the `league` parser."""
     commands = league.add_subparsers(dest="league_command", required=True)
-    start = commands.add_parser("start", help="start a league (defaults: a small AlphaStar league on MarineMirror)")
+    start = commands.add_parser("start", help="start a league (defaults: a small AlphaStar league on MarineMirror)",
+                                parents=[common_options()])
     start.add_argument("--config", default=None, help="a league.toml (README: 'The league'); options override it")
     start.add_argument("--scenario", default=None, help="a two-player scenario (default MarineMirror)")
     start.add_argument("--kind", default=None, choices=[k.value for k in LeagueKind])
@@ -309,7 +286,8 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--device", default=None, help="cpu (default) or cuda")
     start.add_argument("--seed", type=int, default=None)
     start.add_argument("--out", default=DEFAULT_FOLDER, help=f"the league's folder (default {DEFAULT_FOLDER})")
-    for parser in (start, commands.add_parser("resume", help="continue a league after a stop or a crash")):
+    resume = commands.add_parser("resume", help="continue a league after a stop or a crash", parents=[common_options()])
+    for parser in (start, resume):
         if parser is not start:
             parser.add_argument("folder", help="the league's folder")
         parser.add_argument("--minutes", type=positive(float), default=None,
@@ -317,7 +295,7 @@ def add_league_commands(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--matches", type=positive(int), default=None, help="stop after this many matches")
         parser.add_argument("--quiet", action="store_true", help="no live table")
         add_ray_options(parser, "league")
-    status = commands.add_parser("status", help="a league's table (also while it runs)")
+    status = commands.add_parser("status", parents=[common_options()], help="a league's table (also while it runs)")
     status.add_argument("folder")
     status.add_argument("--json", action="store_true")
     league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume,

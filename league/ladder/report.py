@@ -4,7 +4,8 @@ The page needs nothing from the network: its style is inline CSS, its charts are
 and it has no scripts, so it opens the same from a laptop, a cluster's file browser or an e-mail attachment. Every
 name in it (players, kinds, lineages, the title) goes through `html.escape`.
 
-The report is plain data, built by `league.ladder.build_report` and printed as is by `arena ladder report --json`.
+The report is plain data, built by `league.ladder.round_robin.build_report` and printed as is by
+`arena ladder report --json`.
 Its schema, version 1::
 
     {

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.learn.presets import preset_for
-from agents.learn.config import ALGORITHMS, TrainConfig
+from agents.learn.config import TRAIN_DEFAULTS, LearningSettings, TrainConfig
 from agents.policies.action_space import action_space
 from agents.policies import POLICY_KINDS
 from arena.scenarios.registry import make_scenario, resolve_id
@@ -45,30 +45,23 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LearnerSettings:
-    """How every learning player learns (agents.learn.config.TrainConfig's hyper-parameters)."""
+class LearnerSettings(LearningSettings):
+    """How every learning player learns (`[learner]` in league.toml): `arena train`'s LearningSettings
+    (agents.learn.config), defined there once; a league changes two defaults on purpose, below. kl_coef weighs a
+    KL penalty towards the league's initial policy (`init`, e.g. a behaviour-cloned one)."""
 
-    algo: str = "ppo"
-    """ppo, or vtrace (IMPALA's off-policy correction)."""
     unroll: int = 16
-    """Steps of every game per update."""
-    epochs: int = 2
-    """PPO: passes over each batch."""
+    """The league's own since its first version (arena train: 32): a match's games_per_match (16) games give an
+    update of 16 x 16 = 256 steps (arena train: 32 games x 32 = 1,024), so a match holds more updates."""
     minibatches: int = 2
-    learning_rate: float = 3e-4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    value_coef: float = 0.5
-    entropy_coef: float = 0.01
-    max_grad_norm: float = 0.5
-    kl_coef: float = 0.0
-    """Weight of a KL penalty towards the league's initial policy (`init`, e.g. a behaviour-cloned one)."""
-    mixed_precision: bool = False
+    """The league's own since its first version (arena train: 4): 2 minibatches of 128 steps (arena train: 4 of
+    256)."""
 
     def __post_init__(self) -> None:
-        if self.algo not in ALGORITHMS:
-            raise ConfigError(f"learner.algo must be one of {ALGORITHMS}, got {self.algo!r}")
+        try:
+            super().__post_init__()
+        except ValueError as error:
+            raise ConfigError(f"learner.{error}") from None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -120,8 +113,8 @@ class LeagueConfig:
         object.__setattr__(self, "kind", LeagueKind(self.kind))
         if self.action_space is None:
             preset = preset_for(scenario_id)
-            object.__setattr__(self, "action_space", preset.settings.get("action_space", "full") if preset
-                               else "full")
+            object.__setattr__(self, "action_space", (preset.settings if preset else {}).get(
+                "action_space", TRAIN_DEFAULTS["action_space"]))
         try:
             action_space(self.action_space)
         except ValueError as error:
@@ -165,7 +158,7 @@ class LeagueConfig:
 
     def train_config(self, seed: int) -> TrainConfig:
         """The TrainConfig a learning player's Learner and the match seat are built from."""
-        settings = dataclasses.asdict(self.learner)
+        settings = {field.name: getattr(self.learner, field.name) for field in dataclasses.fields(LearningSettings)}
         return TrainConfig(scenario=self.scenario, policy=self.policy, num_envs=self.games_per_match,
                            screen_size=self.screen_size, minimap_size=self.screen_size, seed=seed,
                            device=self.device, kl_to=self.init if self.learner.kl_coef else None,

@@ -1,29 +1,44 @@
-"""A training run's configuration (`TrainConfig`): the scenario, the policy, the algorithm and its hyper-parameters.
+"""How a policy learns, defined once: the algorithm (an Enum), its hyper-parameters (`LearningSettings`) and a
+training run's whole configuration (`TrainConfig`: those plus the scenario, the policy and the run's options).
 
-Read by the trainer (agents.learn.trainer), the learner (agents.learn.learner), the warm start, the league (whose
-learning players' settings are built from it: league.config) and the command line (`arena train`); a run's
-config.json holds it as JSON.
+Read by the trainer (agents.learn.trainer), the learner (agents.learn.learner), the warm start, the league (its
+learning players' `[learner]` settings are LearningSettings with two defaults of its own: league.config) and the
+command line (`arena train`, whose options default to None and so to these). A run's config.json holds a TrainConfig
+as JSON, the algorithm as its string value ("ppo", "vtrace"), as before the Enum.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import types
+from typing import Any, Mapping
 
 from agents.policies.action_space import action_space
 from arena.interface.view import InterfaceFormat
 from arena.scenarios.registry import make_scenario, resolve_id
 
-ALGORITHMS = ("ppo", "vtrace")
+
+class Algorithm(enum.StrEnum):
+    """The reinforcement-learning algorithm; its value is what config files and `--algo` say."""
+
+    PPO = "ppo"
+    """Proximal policy optimisation (Schulman et al. 2017): clipped updates, several epochs over each batch."""
+    VTRACE = "vtrace"
+    """IMPALA's V-trace (Espeholt et al. 2018): one pass, off-policy corrected; the acting copy lags (actor_lag)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything a training run is: the scenario, the policy, the algorithm and its hyper-parameters."""
+ALGORITHMS = tuple(algorithm.value for algorithm in Algorithm)
+"""The algorithms' names, for `--algo` and messages."""
 
-    scenario: str
-    policy: str = "fullyconv"
-    algo: str = "ppo"
-    num_envs: int = 32
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LearningSettings:
+    """How a policy learns: the algorithm and its hyper-parameters. `arena train` takes these defaults (TrainConfig
+    extends this class); a league's learning players take them too, but for two (league.config.LearnerSettings)."""
+
+    algo: Algorithm = Algorithm.PPO
+    """ppo, or vtrace (IMPALA's off-policy correction); a string is read as its Algorithm."""
     unroll: int = 32
     """Steps of every game per update."""
     epochs: int = 2
@@ -36,6 +51,29 @@ class TrainConfig:
     value_coef: float = 0.5
     entropy_coef: float = 0.01
     max_grad_norm: float = 0.5
+    kl_coef: float = 0.0
+    """Weight of the KL penalty towards a policy to stay near (TrainConfig.kl_to / warm_start; a league's init)."""
+    mixed_precision: bool = False
+    """bfloat16 autocast for the forward passes on CUDA."""
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "algo", Algorithm(self.algo))
+        except ValueError:
+            raise ValueError(f"algo must be one of {ALGORITHMS}, got {self.algo!r}") from None
+        for name in ("unroll", "epochs", "minibatches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(LearningSettings):
+    """Everything a training run is: the scenario, the policy, the algorithm and its hyper-parameters (the fields of
+    LearningSettings, keyword-only)."""
+
+    scenario: str
+    policy: str = "fullyconv"
+    num_envs: int = 32
     actor_lag: int = 2
     """V-trace: the acting copy of the policy is refreshed every this many updates."""
     screen_size: int = 32
@@ -45,7 +83,6 @@ class TrainConfig:
     """Two-player scenarios: player 2's agent (e.g. "bot:1", "scripted", or a saved policy's path)."""
     kl_to: str | None = None
     """A saved (e.g. behaviour-cloned) policy to stay near: AlphaStar's KL penalty, weighted by kl_coef."""
-    kl_coef: float = 0.0
     init: str | None = None
     """A saved policy (e.g. from `arena train bc`) to start from instead of fresh weights; it must have this run's
     architecture (policy kind, screen size, action space, time)."""
@@ -60,8 +97,6 @@ class TrainConfig:
     the clone before they mean anything."""
     seed: int = 0
     device: str = "cpu"
-    mixed_precision: bool = False
-    """bfloat16 autocast for the forward passes on CUDA."""
     action_space: str = "full"
     """The functions the policy may choose and the arguments it does not (agents.policies.action_space: full,
     no_camera, screen); kept in the policy's config, so it goes wherever the policy plays."""
@@ -76,12 +111,11 @@ class TrainConfig:
     """Rewards are multiplied by this for learning (scores and logs are unscaled)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         action_space(self.action_space)  # a clear error for an unknown name
         if self.reward_scale <= 0:
             raise ValueError(f"reward_scale must be positive, got {self.reward_scale}")
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"algo must be one of {ALGORITHMS}, got {self.algo!r}")
-        for name in ("num_envs", "unroll", "epochs", "minibatches", "actor_lag"):
+        for name in ("num_envs", "actor_lag"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if (self.num_envs * self.unroll) % self.minibatches:
@@ -111,3 +145,12 @@ class TrainConfig:
         spec = make_scenario(resolve_id(self.scenario)).spec
         return {**action_space(self.action_space).policy_options(),
                 "time_limit_loops": spec.time_limit_loops if self.see_time else None}
+
+
+TRAIN_DEFAULTS: Mapping[str, Any] = types.MappingProxyType({field.name: field.default
+                                                           for field in dataclasses.fields(TrainConfig)
+                                                           if field.default is not dataclasses.MISSING})
+"""Every TrainConfig default by field name, for help texts and for the league where it takes one of them."""
+
+
+__all__ = ["ALGORITHMS", "Algorithm", "LearningSettings", "TRAIN_DEFAULTS", "TrainConfig"]

@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from agents.learn.config import TrainConfig
+from agents.learn.config import Algorithm, TrainConfig
 from agents.learn.losses import (PPOLossConfig, VTraceLossConfig, gae, normalize_advantages, ppo_loss,
                                  vtrace_loss)
 from agents.policies.base import Policy, to_batched_action
@@ -194,7 +194,7 @@ class Learner:
         """One update of the configured algorithm; returns its statistics. With `critic_only` the policy-gradient
         and entropy terms are left out: the value learns, and the policy moves only as far as the shared layers and
         the KL penalty (towards the supervised policy, when there is one) take it (a critic warm-up)."""
-        if self.config.algo == "ppo":
+        if self.config.algo is Algorithm.PPO:
             return self.learn_ppo(rollout, critic_only=critic_only)
         return self.learn_vtrace(rollout, critic_only=critic_only)
 

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 import arena
 from agents.base import BatchedAgent
-from agents.learn.config import TrainConfig
+from agents.learn.config import Algorithm, TrainConfig
 from agents.learn.learner import Learner, Rollout, SeatStep, collect
 from agents.learn.warm_start import WarmStartReport, cloned_policy_path, warm_start
 from agents.policies import make_policy
@@ -187,7 +187,7 @@ class Trainer:
                                             stay_near)
         self.learner = Learner(config, policy, supervised=supervised)
         self.policy = policy
-        self.actor = copy.deepcopy(self.policy) if config.algo == "vtrace" else self.policy
+        self.actor = copy.deepcopy(self.policy) if config.algo is Algorithm.VTRACE else self.policy
         self.seat = Seat(config, opponent_agent(config))
         self.progress = Progress()
         self.obs = self.seat.reset(config.seed, stagger=config.stagger)
@@ -222,7 +222,7 @@ class Trainer:
         collected = time.perf_counter()
         stats = self.learner.learn(rollout, critic_only=critic_only)
         self.progress.updates += 1
-        if self.config.algo == "vtrace" and self.progress.updates % self.config.actor_lag == 0:
+        if self.config.algo is Algorithm.VTRACE and self.progress.updates % self.config.actor_lag == 0:
             self.actor.load_state_dict(self.policy.state_dict())
         elapsed = time.perf_counter() - start
         steps = self.config.num_envs * self.config.unroll
@@ -235,7 +235,7 @@ class Trainer:
     def collect(self) -> Rollout:
         """Play `unroll` steps of every game with the acting policy."""
         cfg = self.config
-        bootstrap = self.policy if cfg.algo == "vtrace" else None  # V-trace bootstraps from the learner's value
+        bootstrap = self.policy if cfg.algo is Algorithm.VTRACE else None  # V-trace bootstraps from the learner's value
         collected = collect(self.actor, self.seat.step, self.obs, self._was_last, unroll=cfg.unroll,
                             gamma=cfg.gamma, generator=self.learner.generator, bootstrap_policy=bootstrap,
                             autocast=self.learner.autocast, reward_scale=cfg.reward_scale)
@@ -278,7 +278,7 @@ class Trainer:
 
     def _trainer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors, learner_meta = self.learner.state_tensors()
-        if self.config.algo == "vtrace":
+        if self.config.algo is Algorithm.VTRACE:
             for name, value in self.actor.state_dict().items():
                 tensors[f"actor.{name}"] = value.clone()
         resumable_games = not self.seat.two_player
@@ -307,7 +307,7 @@ class Trainer:
         self.policy.load_state_dict(load_policy(folder / "policy", device=self.device).state_dict())
         tensors = load_file(str(folder / "trainer.safetensors"), device=str(self.device))
         self.learner.load_state(tensors, meta)
-        if self.config.algo == "vtrace":
+        if self.config.algo is Algorithm.VTRACE:
             self.actor.load_state_dict({k[len("actor."):]: v for k, v in tensors.items() if k.startswith("actor.")})
         self.progress = Progress(updates=meta["updates"], agent_steps=meta["agent_steps"], episodes=meta["episodes"],
                                  recent_scores=deque(meta["recent_scores"], maxlen=100))

@@ -268,22 +268,24 @@ def command_status(args: argparse.Namespace) -> int:
 
 
 def add_league_commands(league: argparse.ArgumentParser) -> None:
-    """`arena league start | resume | status` under the `league` parser."""
+    """`arena league start | resume | status` under the `league` parser (unset options: LeagueConfig's defaults)."""
+    default = {field.name: field.default for field in dataclasses.fields(LeagueConfig)}
     commands = league.add_subparsers(dest="league_command", required=True)
     start = commands.add_parser("start", help="start a league (defaults: a small AlphaStar league on MarineMirror)",
                                 parents=[common_options()])
     start.add_argument("--config", default=None, help="a league.toml (README: 'The league'); options override it")
-    start.add_argument("--scenario", default=None, help="a two-player scenario (default MarineMirror)")
+    start.add_argument("--scenario", default=None, help=f"a two-player scenario (default {default['scenario']})")
     start.add_argument("--kind", default=None, choices=[k.value for k in LeagueKind])
-    start.add_argument("--policy", default=None, help="entity (default) or fullyconv")
+    start.add_argument("--policy", default=None, help=f"entity or fullyconv (default {default['policy']})")
     start.add_argument("--action-space", default=None, choices=sorted(ACTION_SPACES),
                        help="what the learning players may do (default: the scenario's training preset's)")
-    start.add_argument("--games-per-match", type=int, default=None, help="games of a matched pair per batch (16)")
-    start.add_argument("--screen-size", type=int, default=None, help="feature layers' size (16)")
+    start.add_argument("--games-per-match", type=int, default=None, help=f"games of a matched pair per batch "
+                                                                                   f"({default['games_per_match']})")
+    start.add_argument("--screen-size", type=int, default=None, help=f"feature layers' size ({default['screen_size']})")
     start.add_argument("--init", default=None, help="a saved policy every player starts from and resets to")
     start.add_argument("--kl-coef", type=float, default=None,
                        help="with --init: weight of a KL penalty that keeps every player near it ([learner] kl_coef)")
-    start.add_argument("--device", default=None, help="cpu (default) or cuda")
+    start.add_argument("--device", default=None, help=f"cpu or cuda (default {default['device']})")
     start.add_argument("--seed", type=int, default=None)
     start.add_argument("--out", default=DEFAULT_FOLDER, help=f"the league's folder (default {DEFAULT_FOLDER})")
     resume = commands.add_parser("resume", help="continue a league after a stop or a crash", parents=[common_options()])

@@ -8,7 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-from agents.learn.config import ALGORITHMS, TrainConfig
+from agents.learn.config import ALGORITHMS, TRAIN_DEFAULTS, TrainConfig
 from agents.learn.evaluation import evaluate
 from agents.learn.presets import Preset, preset_for, presets_table
 from agents.learn.trainer import Trainer
@@ -136,8 +136,8 @@ def add_train_command(train: argparse.ArgumentParser) -> None:
     train.add_argument("--no-preset", action="store_true",
                        help="ignore the scenario's preset: unset options take TrainConfig's defaults")
     train.add_argument("--policy", choices=sorted(POLICY_KINDS), default=None, help="default: the preset's, else "
-                                                                                    "fullyconv")
-    train.add_argument("--algo", choices=ALGORITHMS, default=None, help="default: ppo")
+                                                                                    f"{TRAIN_DEFAULTS['policy']}")
+    train.add_argument("--algo", choices=ALGORITHMS, default=None, help=f"default: {TRAIN_DEFAULTS['algo']}")
     train.add_argument("--steps", type=int, default=None,
                        help=f"agent steps in all (each game's step counts); default: the preset's, else "
                             f"{DEFAULT_STEPS:,}")
@@ -153,9 +153,11 @@ def add_train_command(train: argparse.ArgumentParser) -> None:
     train.add_argument("--action-space", choices=sorted(ACTION_SPACES), default=None,
                        help="; ".join(f"{s.name}: {s.description}" for s in ACTION_SPACES.values()))
     train.add_argument("--see-time", action=argparse.BooleanOptionalAction, default=None,
-                       help="the policy reads the fraction of the episode left (default on)")
+                       help=f"the policy reads the fraction of the episode left (default "
+                            f"{'on' if TRAIN_DEFAULTS['see_time'] else 'off'})")
     train.add_argument("--stagger", action=argparse.BooleanOptionalAction, default=None,
-                       help="one-player scenarios: the games' first episodes start staggered (default on)")
+                       help=f"one-player scenarios: the games' first episodes start staggered (default "
+                            f"{'on' if TRAIN_DEFAULTS['stagger'] else 'off'})")
     train.add_argument("--opponent", default=None,
                        help="two-player scenarios: player 2 (bot:1..5, bot:rush, scripted, random, or a saved "
                             "policy's .json)")
@@ -166,11 +168,12 @@ def add_train_command(train: argparse.ArgumentParser) -> None:
                        help="first clone the policy from AGENT's recorded episodes (e.g. scripted), then learn from "
                             "the clone, staying near it with --kl-coef; `none` turns a preset's warm start off")
     train.add_argument("--warm-start-episodes", type=int, default=None,
-                       help="episodes the warm start records (default 32)")
+                       help=f"episodes the warm start records (default {TRAIN_DEFAULTS['warm_start_episodes']})")
     train.add_argument("--warm-start-epochs", type=int, default=None,
-                       help="passes of the cloning over them (default 6)")
+                       help=f"passes of the cloning over them (default {TRAIN_DEFAULTS['warm_start_epochs']})")
     train.add_argument("--critic-warmup", type=int, default=None, metavar="STEPS",
-                       help="agent steps at the start in which only the value learns, the policy held (default 0; "
+                       help="agent steps at the start in which only the value learns, the policy held (default "
+                            f"{TRAIN_DEFAULTS['critic_warmup']}; "
                             "after a warm start the value head is untrained)")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--device", default=None, help="cpu or cuda")

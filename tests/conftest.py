@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import pytest
-import torch
+# pysc2's protobuf modules need protobuf's pure-Python implementation, and a test process may import ray (which
+# imports protobuf) before a pysc2 test runs (arena.compat.pysc2)
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 def pytest_configure(config):

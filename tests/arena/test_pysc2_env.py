@@ -3,6 +3,8 @@ pysc2's features.Features produces, and observations and actions follow pysc2's 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -226,3 +228,14 @@ def test_save_replay_episodes_writes_arena_replays_that_verify(tmp_path):
     path = env.save_replay(str(tmp_path), "again")  # pysc2's method: the game just played
     assert read_replay(path).header["seed"] == 8
     env.close()
+
+
+def test_pysc2_after_a_compiled_protobuf_is_refused_with_the_remedy():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}
+    script = ("from google.protobuf import descriptor_pb2\nfrom arena.compat.pysc2 import load_pysc2\n"
+              "try:\n    load_pysc2()\nexcept ImportError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert "start Python with PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python" in result.stdout, result.stderr

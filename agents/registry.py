@@ -11,6 +11,7 @@ from agents.noop_agent import NoopAgent
 from agents.random_agent import RandomAgent
 from agents.scripted.army import ArmyAgent
 from agents.scripted.build_marines import BuildMarinesAgent
+from agents.scripted.counter_pick import CounterPickAgent, composition_named
 from agents.scripted.collect_minerals_and_gas import CollectMineralsAndGasAgent
 from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent
 from agents.scripted.defeat_roaches import DefeatRoachesAgent
@@ -34,6 +35,7 @@ SCRIPTED: dict[str, Callable[[], BatchedAgent]] = {
     "TerranVsZerg": ArmyAgent,
     "BeaconRace": BeaconRaceAgent,
     "ShardRace": ShardRaceAgent,
+    "CounterPick": CounterPickAgent,
 }
 """The scripted agent of each scenario, by the scenario's name without version. For a two-player scenario it plays
 either seat: make one per player."""
@@ -71,6 +73,22 @@ def _scripted(scenario_id: str) -> BatchedAgent:
     return SCRIPTED[name]()
 
 
+SCRIPTED_PREFIX = "scripted:"
+"""`scripted:<option>`: the scenario's scripted agent with an option; CounterPick's take a composition
+(`scripted:zerglings`, `scripted:roaches`, `scripted:banelings`), `scripted` alone picks at random."""
+SCRIPTED_OPTIONS: dict[str, Callable[[str, int], BatchedAgent]] = {
+    "CounterPick": lambda option, seed: CounterPickAgent(composition=composition_named(option), seed=seed),
+}
+
+
+def _scripted_with_option(scenario_id: str, option: str, seed: int) -> BatchedAgent:
+    name = _scenario_name(scenario_id)
+    if name not in SCRIPTED_OPTIONS:
+        raise ValueError(f"the scripted agent of {scenario_id!r} takes no option; scripted agents with options: "
+                         f"{', '.join(sorted(SCRIPTED_OPTIONS))}")
+    return SCRIPTED_OPTIONS[name](option, seed)
+
+
 BOT_PREFIX = "bot:"
 """`bot:<level|strategy>`: the built-in full-game bot (agents/bots): levels 1..5, strategies rush, greedy, turtle."""
 
@@ -103,8 +121,8 @@ def agent_interface(names: list[str]) -> InterfaceFormat | None:
 
 
 def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
-    """A new agent by `name` ("random", "noop", "scripted", "bot:<level|strategy>", a built-in bot, or
-    "policy:<path>", a saved neural policy) for the scenario `scenario_id` (a bare name such as "MoveToBeacon" or a
+    """A new agent by `name` ("random", "noop", "scripted", "scripted:<option>", "bot:<level|strategy>", a built-in
+    bot, or "policy:<path>", a saved neural policy) for the scenario `scenario_id` (a bare name such as "MoveToBeacon" or a
     versioned id such as "MoveToBeacon-v1").
 
     Raises:
@@ -116,6 +134,8 @@ def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
 
         _scenario_name(scenario_id)
         return PolicyAgent(_load_policy(name[len(POLICY_PREFIX):]), seed=seed)
+    if name.startswith(SCRIPTED_PREFIX):
+        return _scripted_with_option(scenario_id, name[len(SCRIPTED_PREFIX):], seed)
     if name.startswith(BOT_PREFIX):
         _scenario_name(scenario_id)
         return make_bot(name[len(BOT_PREFIX):])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from arena.scenarios.base import Scenario
 from arena.scenarios.collect_mineral_shards import CollectMineralShards
+from arena.scenarios.counter_pick import CounterPick
 from arena.scenarios.combat_waves import DefeatRoaches, DefeatZerglingsAndBanelings
 from arena.scenarios.economy_minigames import ECONOMY_MINI_GAMES
 from arena.scenarios.full_game import FULL_GAME_SCENARIOS
@@ -29,7 +30,7 @@ for _scenario in (MoveToBeacon, CollectMineralShards, FindAndDefeatZerglings, De
     register(_scenario)
 for _scenario in (Skirmish3m, Skirmish2s3z, Skirmish27mVs30m):
     register(_scenario)
-for _scenario in TWO_PLAYER_SCENARIOS + FULL_GAME_SCENARIOS:
+for _scenario in TWO_PLAYER_SCENARIOS + (CounterPick,) + FULL_GAME_SCENARIOS:
     register(_scenario)
 
 

@@ -1,5 +1,5 @@
 """CounterPick: a non-transitive two-player scenario. Each player first picks one of three Zerg armies of equal cost
-(600 minerals + gas), unseen by the other, then the armies fight. Zerglings beat Roaches, Roaches beat Banelings,
+(900 minerals + gas), unseen by the other, then the armies fight. Zerglings beat Roaches, Roaches beat Banelings,
 Banelings beat Zerglings (benchmarks/counter_cycle.py measures the cycle), so plain self-play that learns a best
 response to its latest self chases its tail, while a league's mixture learns to pick at random. Micro stays in the
 fight: Zerglings that split against Banelings, or surround Roaches, win fights they would lose as a clump.
@@ -20,7 +20,7 @@ Engines. The torch passes run the rule after every loop, the kernel after every 
 the armies spawn at the same loop on both wherever step_mul divides 16 (1, 2, 4, 8, 16), later on the kernel
 otherwise.
 
-Symmetric and mirror-safe as the other two-player scenarios (two_player.py): slots by side (the left side's 24
+Symmetric and mirror-safe as the other two-player scenarios (two_player.py): slots by side (the left side's 36
 slots first), the right side the exact mirror of the left, seeds s and s ^ 1 the same games with the players'
 places exchanged.
 """
@@ -52,14 +52,18 @@ class Composition(enum.IntEnum):
 
 
 ARMIES: dict[Composition, Army] = {
-    Composition.ZERGLINGS: ((UnitType.ZERGLING, 24),),
-    Composition.ROACHES: ((UnitType.ROACH, 6),),
-    Composition.BANELINGS: ((UnitType.BANELING, 8),),
+    Composition.ZERGLINGS: ((UnitType.ZERGLING, 36),),
+    Composition.ROACHES: ((UnitType.ROACH, 9),),
+    Composition.BANELINGS: ((UnitType.BANELING, 12),),
 }
-"""600 minerals + gas each: Zergling 25/0, Roach 75/25, Baneling 50/25 with the Zergling it morphs from (units.md)."""
+"""900 minerals + gas each: Zergling 25/0, Roach 75/25, Baneling 50/25 with the Zergling it morphs from (units.md).
+Measured with the scripted agent on both sides, 32 games per pair and seat (benchmarks/counter_cycle.py): at 600
+(24 / 6 / 8) Banelings beat Zerglings in only 20 of 32 games from either seat (10 draws); at 300 (12 / 3 / 4) in
+10 of 32 (20 draws); at 900 in 24 of 32 (6 draws). Zerglings beat Roaches and Roaches beat Banelings in every game
+at all three budgets."""
 DEFAULT_COMPOSITION = Composition.ROACHES
 """Picked without an order, or with a point away from every zone: the middle zone."""
-SIDE_SLOTS = 24
+SIDE_SLOTS = 36
 """Unit slots per side: the largest army. The chooser and the beacons use the first four."""
 CHOICE_LOOPS = 16
 """The choice phase: the chooser's order at this game loop (1 game second) is the choice."""
@@ -73,6 +77,11 @@ ZONE_OFFSETS: dict[Composition, tuple[float, float]] = {
 """Each choice zone (a beacon) from the left army's front centre: the chooser's sight (11) covers them all."""
 ZONE_REACH = 2.5
 """A point picks a zone within this distance (map units; half the zones' spacing)."""
+EXPLORED_AROUND_CHOOSER = UNIT_SPECS[UnitType.OVERLORD].sight + 2.0
+"""Each player starts having explored the cells within this distance of its chooser: all the chooser can see in the
+choice phase (its sight, and more than it can fly in 16 loops). The engines remember what players see at different
+moments around the rule (the kernel after the loop, the torch passes after the rule), so cells the chooser saw
+first at the last loop would be remembered by one only; explored from the start, they are remembered alike."""
 TIME_LIMIT_S = 61.0
 """The choice's second, then the battles' 60 s."""
 
@@ -154,6 +163,23 @@ def with_side_owners(state: State) -> State:
     return state.replace(unit_owner=right[None] ^ state.side[:, None])
 
 
+def explored_around_choosers(state: State) -> State:
+    """Each player's explored cells [B, A, H, W] with those within EXPLORED_AROUND_CHOOSER of its chooser."""
+    H, W = state.explored.shape[-2:]
+    ys = torch.arange(H, device=state.device).float() + 0.5
+    xs = torch.arange(W, device=state.device).float() + 0.5
+    explored = state.explored.clone()
+    for side in range(2):
+        chooser = state.unit_pos[:, side_slots(side)]  # [B, 2]
+        gap2 = (xs[None, None, :] - chooser[:, None, None, 0]) ** 2 + (
+            ys[None, :, None] - chooser[:, None, None, 1]) ** 2
+        near = gap2 <= EXPLORED_AROUND_CHOOSER ** 2  # [B, H, W]
+        player = state.side ^ side  # the left side's chooser is player 1's where side is 0
+        for p in range(2):
+            explored[:, p] |= near & (player == p)[:, None, None]
+    return state.replace(explored=explored)
+
+
 def cameras_on_own_units(state: State, bounds: tuple[float, float, float, float]) -> State:
     """Each player's camera over the centre of its units."""
     centres = []
@@ -188,8 +214,8 @@ class CounterPick(Scenario):
         name="CounterPick", version=1, num_units=2 * SIDE_SLOTS, playable=BATTLE_PLAYABLE,
         camera_start=(32.0, 32.0), time_limit_s=TIME_LIMIT_S, num_agents=2, fog=True,
         description=(
-            "Two players, symmetric, non-transitive: each player first picks an army worth 600 minerals + gas - "
-            "24 Zerglings, 6 Roaches or 8 Banelings - by ordering its Overlord (selected at the start) to one of "
+            "Two players, symmetric, non-transitive: each player first picks an army worth 900 minerals + gas - "
+            "36 Zerglings, 9 Roaches or 12 Banelings - by ordering its Overlord (selected at the start) to one of "
             "three beacons beside it: above it on the screen Zerglings, level Roaches, below Banelings (a point "
             "within 2.5 of a beacon; no such order: Roaches). The order standing at 1 game second is the choice, "
             "unseen by the other player. The armies then spawn 16 apart on a 32 x 32 area under fog of war (a coin "
@@ -210,7 +236,7 @@ class CounterPick(Scenario):
                           flip(zone_points(centre)))
         neutral = state.unit_owner == int(Owner.NEUTRAL)
         state = state.replace(unit_owner=torch.where(neutral, state.unit_owner, with_side_owners(state).unit_owner))
-        return preselect(cameras_on_own_units(state, self.spec.camera_bounds))
+        return explored_around_choosers(preselect(cameras_on_own_units(state, self.spec.camera_bounds)))
 
     def loop_rule(self, state: State, died: torch.Tensor) -> State:
         state = score_kills(state, died)

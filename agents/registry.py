@@ -122,8 +122,8 @@ def agent_interface(names: list[str]) -> InterfaceFormat | None:
 
 def make_agent(name: str, scenario_id: str, *, seed: int = 0) -> BatchedAgent:
     """A new agent by `name` ("random", "noop", "scripted", "scripted:<option>", "bot:<level|strategy>", a built-in
-    bot, or "policy:<path>", a saved neural policy) for the scenario `scenario_id` (a bare name such as "MoveToBeacon" or a
-    versioned id such as "MoveToBeacon-v1").
+    bot, or "policy:<path>", a saved neural policy) for the scenario `scenario_id` (a bare name such as
+    "MoveToBeacon" or a versioned id such as "MoveToBeacon-v1").
 
     Raises:
         ValueError: the name is unknown, the scenario is unknown, it has no scripted agent, or the policy cannot

@@ -2,8 +2,8 @@
 
 play.py: `arena scenarios | play | bench`; train.py: `arena train SCENARIO`; bc.py: `arena train bc` (its own
 parser: behaviour cloning shares nothing with `arena train SCENARIO` but the word); replay.py: `arena replay ...`;
-league.py: `arena league start | resume | status`; ladder.py: `arena ladder run | report`; options.py: what several
-commands share.
+league.py: `arena league start | resume | status`; exploit.py: `arena league exploit`; ladder.py: `arena ladder run |
+report`; options.py: what several commands share.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(commands.add_parser("train", parents=[common_options()],
                                           help="train a neural policy on a scenario (PPO, V-trace), or `arena train "
                                                "bc` to clone the players of replays"))
-    add_league_commands(commands.add_parser("league", help="AlphaStar-style league training: start, resume, status"))
+    add_league_commands(commands.add_parser("league", help="AlphaStar-style league training: start, resume, status, "
+                                                           "exploit"))
     add_ladder_commands(commands.add_parser("ladder", help="rank agents: round-robin games, Elo / TrueSkill / Nash, "
                                                            "HTML report"))
     return parser

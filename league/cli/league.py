@@ -1,4 +1,5 @@
-"""`arena league start | resume | status`: run a league from the command line, with a live table."""
+"""`arena league start | resume | status`: run a league from the command line, with a live table; `arena league
+exploit` is league.cli.exploit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from agents.policies.action_space import ACTION_SPACES
 from league.config import ConfigError, LeagueConfig, load_config
+from league.cli.exploit import add_exploit_command, command_exploit
 from league.cli.options import LOCAL_RAY, add_ray_options, common_options, positive
 from league.evaluation import FixedOpponent
 from league.matchmaking import LeagueKind
@@ -268,7 +270,8 @@ def command_status(args: argparse.Namespace) -> int:
 
 
 def add_league_commands(league: argparse.ArgumentParser) -> None:
-    """`arena league start | resume | status` under the `league` parser (unset options: LeagueConfig's defaults)."""
+    """`arena league start | resume | status | exploit` under the `league` parser (unset options: LeagueConfig's
+    defaults)."""
     default = {field.name: field.default for field in dataclasses.fields(LeagueConfig)}
     commands = league.add_subparsers(dest="league_command", required=True)
     start = commands.add_parser("start", help="start a league (defaults: a small AlphaStar league on MarineMirror)",
@@ -300,5 +303,6 @@ def add_league_commands(league: argparse.ArgumentParser) -> None:
     status = commands.add_parser("status", parents=[common_options()], help="a league's table (also while it runs)")
     status.add_argument("folder")
     status.add_argument("--json", action="store_true")
-    league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume,
-                                           "status": command_status}[args.league_command](args))
+    add_exploit_command(commands)
+    league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume, "status": command_status,
+                                           "exploit": command_exploit}[args.league_command](args))

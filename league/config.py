@@ -3,14 +3,22 @@ laptop), and the TOML file `arena league start --config league.toml` reads.
 
 ```toml
 scenario = "MarineMirror"     # any two-player scenario
-kind = "alphastar"            # or "self_play", "fictitious_self_play"
+kind = "alphastar"            # a preset of [matchmaking] and [size]: league.matchmaking.LeagueKind
 games_per_match = 16
 eval_every = 4                # evaluate each learning player against random and scripted every 4 of its matches
 
-[size]
+[size]                        # given keys override the kind's
 main_agents = 1
 main_exploiters = 1
 league_exploiters = 1
+
+[matchmaking]                 # the main agents' opponent mix (league.matchmaking.Matchmaking); overrides the kind's
+self_play = 0.35
+pfsp = 0.5
+fsp = 0.0
+verification = 0.15
+pfsp_weighting = "squared"
+self_play_rule = "curriculum"
 
 [rules]                       # league.matchmaking.LeagueRules; snapshot steps default to the scenario's scale
 snapshot_win_rate = 0.7
@@ -33,7 +41,7 @@ from agents.learn.config import TRAIN_DEFAULTS, LearningSettings, TrainConfig
 from agents.policies.action_space import action_space
 from agents.policies import POLICY_KINDS
 from arena.scenarios.registry import make_scenario, resolve_id
-from league.matchmaking import LeagueKind, LeagueRules, LeagueSize
+from league.matchmaking import LeagueKind, LeagueRules, LeagueSize, Matchmaking, MixBranch
 
 SNAPSHOT_EPISODES = 40
 """The default snapshot_min_steps is this many of the scenario's longest episodes (AlphaStar's 2e9 steps are for
@@ -71,8 +79,11 @@ class LeagueConfig:
     scenario: str = "MarineMirror"
     """A two-player scenario id or name (`arena scenarios` lists them)."""
     kind: LeagueKind = LeagueKind.ALPHASTAR
+    """A preset of `matchmaking` and of the exploiters in `size` (league.matchmaking.LeagueKind)."""
     size: LeagueSize | None = None
-    """Learning players per role; None: the kind's default (AlphaStar: one of each role; otherwise one main agent)."""
+    """Learning players per role; None: the kind's (AlphaStar: one of each role; self-play: one main agent)."""
+    matchmaking: Matchmaking | None = None
+    """The main agents' opponent mix; None: the kind's. `from_dict` completes a partial table from the kind's."""
     rules: LeagueRules | None = None
     """Snapshot, reset and matchmaking thresholds; None: AlphaStar's, with snapshot steps scaled to the scenario."""
     learner: LearnerSettings = LearnerSettings()
@@ -133,7 +144,7 @@ class LeagueConfig:
         if not 0.0 < self.payoff_decay <= 1.0:
             raise ConfigError(f"payoff_decay must lie in (0, 1], got {self.payoff_decay}")
         try:
-            self.league_size.check(self.kind)
+            self.league_size.check(self.league_matchmaking)
         except ValueError as error:
             raise ConfigError(f"size: {error}") from None
         if self.learner.kl_coef and not self.init:
@@ -142,6 +153,10 @@ class LeagueConfig:
     @property
     def league_size(self) -> LeagueSize:
         return self.size or LeagueSize.for_kind(self.kind)
+
+    @property
+    def league_matchmaking(self) -> Matchmaking:
+        return self.matchmaking or Matchmaking.for_kind(self.kind)
 
     @property
     def episode_steps(self) -> int:
@@ -170,17 +185,76 @@ class LeagueConfig:
         data["kind"] = self.kind.value
         data["size"] = dataclasses.asdict(self.league_size)
         data["rules"] = dataclasses.asdict(self.league_rules)
+        data["matchmaking"] = self.league_matchmaking.to_dict()
         return data
 
     @staticmethod
     def from_dict(data: dict[str, Any], *, source: str = "the configuration") -> "LeagueConfig":
-        """Read a configuration from plain data (a TOML file's tables); unknown keys are errors."""
+        """Read a configuration from plain data (a TOML file's tables); unknown keys are errors.
+
+        `[size]` and `[matchmaking]` are completed from the kind's preset. A league saved before `[matchmaking]`
+        existed kept the main agents' mix in `[rules]` (`pfsp_probability`, `verification_probability`): it is
+        read as the same mix (`_old_mix`).
+        """
         data = dict(data)
-        nested = {"size": LeagueSize, "rules": LeagueRules, "learner": LearnerSettings}
-        for key, kind in nested.items():
-            if key in data and data[key] is not None:
-                data[key] = _build(kind, data[key], f"{source} [{key}]")
+        kind = _kind(data.get("kind", LeagueKind.ALPHASTAR), source)
+        if isinstance(data.get("rules"), dict):
+            data["rules"], old_mix = _old_mix(data["rules"], kind, data.get("matchmaking"), source)
+            mix_table = data.get("matchmaking")
+            if old_mix and (mix_table is None or isinstance(mix_table, dict)):
+                data["matchmaking"] = {**old_mix, **(mix_table or {})}
+        presets = {"size": dataclasses.asdict(LeagueSize.for_kind(kind)),
+                   "matchmaking": Matchmaking.for_kind(kind).to_dict()}
+        nested = {"size": LeagueSize, "matchmaking": Matchmaking, "rules": LeagueRules, "learner": LearnerSettings}
+        for key, settings in nested.items():
+            table = data.get(key)
+            if table is None:
+                continue
+            if key in presets and isinstance(table, dict):
+                table = {**presets[key], **table}
+            data[key] = _build(settings, table, f"{source} [{key}]")
         return _build(LeagueConfig, data, source)
+
+
+def _kind(value: Any, source: str) -> LeagueKind:
+    try:
+        return LeagueKind(value)
+    except ValueError:
+        raise ConfigError(f"{source}: kind must be one of {', '.join(k.value for k in LeagueKind)}, "
+                          f"got {value!r}") from None
+
+
+OLD_MIX_KEYS = ("pfsp_probability", "verification_probability")
+"""Where leagues saved before `[matchmaking]` kept the main agents' mix: `[rules]`, as probabilities (self-play the
+rest); only the alphastar kind used them."""
+
+
+def _old_mix(rules: dict[str, Any], kind: LeagueKind, matchmaking: Any,
+             source: str) -> tuple[dict[str, Any], dict[str, float]]:
+    """`[rules]` without `OLD_MIX_KEYS`, and the mix they set as `[matchmaking]` weights ({} if none).
+
+    An alphastar league's become the same mix; the self-play and FSP kinds never used them (dropped, as they were
+    ignored before); the kinds that came with `[matchmaking]` refuse them with the new names.
+    """
+    old = {key: rules[key] for key in OLD_MIX_KEYS if key in rules}
+    rules = {key: value for key, value in rules.items() if key not in OLD_MIX_KEYS}
+    if not old or kind in (LeagueKind.SELF_PLAY, LeagueKind.FICTITIOUS_SELF_PLAY):
+        return rules, {}
+    where = f"{source} [rules]"
+    if kind is not LeagueKind.ALPHASTAR:
+        raise ConfigError(f"{where}: {', '.join(old)} set an alphastar league's mix before [matchmaking]; give a "
+                          f"{kind.value} league's as [matchmaking] pfsp, verification and self_play weights")
+    if isinstance(matchmaking, dict) and set(matchmaking) & {branch.value for branch in MixBranch}:
+        raise ConfigError(f"{where}: {', '.join(old)} and [matchmaking]'s weights both set the main agents' mix; "
+                          "give it in [matchmaking] only")
+    pfsp, verification = old.get("pfsp_probability", 0.5), old.get("verification_probability", 0.15)
+    for name, value in (("pfsp_probability", pfsp), ("verification_probability", verification)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{where}: {name} must lie in [0, 1], got {value!r}")
+    if pfsp + verification > 1.0:
+        raise ConfigError(f"{where}: pfsp_probability + verification_probability must not exceed 1, got "
+                          f"{pfsp} + {verification}")
+    return rules, {"pfsp": pfsp, "verification": verification, "self_play": max(0.0, 1.0 - pfsp - verification)}
 
 
 def _build(kind: type, data: Any, where: str):

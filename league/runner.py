@@ -106,8 +106,9 @@ class League:
             if not target.exists():
                 with atomic_folder(target) as partial:
                     save_policy(initial, partial / "policy")
+            fresh = initial_players(config.kind, config.league_size, matchmaking=config.league_matchmaking)
             players = {name: (p if p.learning else dataclasses.replace(p, checkpoint=INITIAL))
-                       for name, p in initial_players(config.kind, config.league_size).items()}
+                       for name, p in fresh.items()}
             with store.transaction() as tx:
                 for player in players.values():
                     tx.put_player(player)
@@ -178,7 +179,7 @@ class League:
         home = self.next_home(busy)
         if home is None:
             return None
-        match = choose_opponent(home, self.players, self.payoff, self.rules, rng, self.config.kind)
+        match = choose_opponent(home, self.players, self.payoff, self.rules, rng, self.config.league_matchmaking)
         away = self.players[match.away]
         record = self.config.replay_every > 0 and number % self.config.replay_every == 0
         return MatchJob(home=home, away=away.name, away_checkpoint=None if away.learning else away.checkpoint,

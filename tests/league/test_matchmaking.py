@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from league.matchmaking import (Branch, LeagueKind, LeagueRules, LeagueSize, Match, add_steps, choose_opponent,
-                                initial_players, reset, reset_after_snapshot, snapshot, snapshot_due)
+from league.matchmaking import (Branch, LeagueKind, LeagueRules, LeagueSize, Match, Matchmaking, add_steps,
+                                choose_opponent, initial_players, reset, reset_after_snapshot, snapshot, snapshot_due)
 from league.payoff import PairRecord, Payoff
 from league.pfsp import Weighting, pfsp_probabilities
 from league.players import Player, Role
@@ -19,8 +19,8 @@ from league.players import Player, Role
 N = 20_000
 TOL = 0.015
 MAIN, MAIN_1, MX, LX = "main_agent_0", "main_agent_1", "main_exploiter_0", "league_exploiter_0"
-ONLY_VERIFICATION = LeagueRules(pfsp_probability=0.0, verification_probability=1.0)
-ONLY_SELF_PLAY = LeagueRules(pfsp_probability=0.0, verification_probability=0.0)
+ONLY_VERIFICATION = Matchmaking(self_play=0.0, pfsp=0.0, verification=1.0)
+ONLY_SELF_PLAY = Matchmaking(pfsp=0.0, verification=0.0)
 
 
 def payoff_with(rates: dict) -> Payoff:
@@ -37,9 +37,9 @@ def league(*snapshots: str, kind=LeagueKind.ALPHASTAR, size=None) -> dict:
     return players
 
 
-def sample(name, players, payoff, rules=LeagueRules(), kind=LeagueKind.ALPHASTAR, n=N, seed=0):
+def sample(name, players, payoff, matchmaking=LeagueKind.ALPHASTAR, n=N, seed=0, rules=LeagueRules()):
     rng = random.Random(seed)
-    return [choose_opponent(name, players, payoff, rules, rng, kind) for _ in range(n)]
+    return [choose_opponent(name, players, payoff, rules, rng, matchmaking) for _ in range(n)]
 
 
 def frequencies(matches, key) -> collections.Counter:
@@ -177,7 +177,7 @@ def test_league_exploiter_is_linear_capped_pfsp_over_all_historical():
 def test_fictitious_self_play_is_uniform_over_historical():
     players = league(MAIN, MAIN, MAIN, kind=LeagueKind.FICTITIOUS_SELF_PLAY)
     payoff = payoff_with({(MAIN, "main_agent_0@0"): 0.99, (MAIN, "main_agent_0@1"): 0.0})
-    matches = sample(MAIN, players, payoff, kind=LeagueKind.FICTITIOUS_SELF_PLAY)
+    matches = sample(MAIN, players, payoff, LeagueKind.FICTITIOUS_SELF_PLAY)
     assert {(m.branch, m.away_frozen) for m in matches} == {(Branch.FICTITIOUS, True)}
     assert_pfsp(matches, [f"main_agent_0@{i}" for i in range(4)], [0.5] * 4, Weighting.UNIFORM)
 
@@ -186,7 +186,7 @@ def test_self_play_kind_always_plays_its_current_self():
     players = league(MAIN, kind=LeagueKind.SELF_PLAY, size=LeagueSize(main_agents=2, main_exploiters=0,
                                                                      league_exploiters=0))
     for name in (MAIN, MAIN_1):
-        matches = sample(name, players, payoff_with({(name, name): 0.0}), kind=LeagueKind.SELF_PLAY, n=100)
+        matches = sample(name, players, payoff_with({(name, name): 0.0}), LeagueKind.SELF_PLAY, n=100)
         assert set(matches) == {Match(home=name, away=name, away_frozen=False, branch=Branch.SELF_PLAY)}
 
 
@@ -199,7 +199,7 @@ def test_empty_candidate_sets_fall_back_to_a_current_main_agent():
     for name, branch in ((MAIN, Branch.SELF_PLAY), (MX, Branch.MAIN_EXPLOITER_CURRENT), (LX, Branch.SELF_PLAY)):
         matches = sample(name, players, payoff, n=300)
         assert {(m.away, m.away_frozen, m.branch) for m in matches} == {(MAIN, False, branch)}
-    matches = sample(MAIN, players[:1], payoff, kind=LeagueKind.FICTITIOUS_SELF_PLAY, n=50)
+    matches = sample(MAIN, players[:1], payoff, LeagueKind.FICTITIOUS_SELF_PLAY, n=50)
     assert {(m.away, m.branch) for m in matches} == {(MAIN, Branch.SELF_PLAY)}
 
 
@@ -216,7 +216,7 @@ def test_choose_opponent_errors():
         choose_opponent("nobody", players, Payoff(), LeagueRules(), rng)
     with pytest.raises(ValueError, match="historical"):
         choose_opponent("main_agent_0@0", players, Payoff(), LeagueRules(), rng)
-    with pytest.raises(ValueError, match="self_play league has no main_exploiter"):
+    with pytest.raises(ValueError, match="only play self-play has no main_exploiter"):
         choose_opponent(MX, players, Payoff(), LeagueRules(), rng, LeagueKind.SELF_PLAY)
     with pytest.raises(ValueError, match="no main agent"):
         choose_opponent(LX, [players[LX], players["main_agent_0@0"]], Payoff(), LeagueRules(), rng)
@@ -333,7 +333,10 @@ def test_league_size_validation():
     with pytest.raises(ValueError, match="main agents only"):
         initial_players(LeagueKind.SELF_PLAY, LeagueSize())
     with pytest.raises(ValueError, match="main agents only"):
-        initial_players(LeagueKind.FICTITIOUS_SELF_PLAY, LeagueSize(main_exploiters=0, league_exploiters=1))
+        initial_players(LeagueKind.SELF_PLAY, LeagueSize(main_exploiters=0, league_exploiters=1))
+    with pytest.raises(ValueError, match="main agents only"):
+        initial_players(LeagueKind.ALPHASTAR, matchmaking=Matchmaking(pfsp=0.0, verification=0.0))
+    initial_players(LeagueKind.FICTITIOUS_SELF_PLAY, LeagueSize(main_exploiters=0, league_exploiters=1))  # they meet
     with pytest.raises(ValueError, match="at least one main agent"):
         LeagueSize(main_agents=0)
     with pytest.raises(ValueError, match="non-negative"):
@@ -394,10 +397,8 @@ def test_a_league_cycle_through_the_rules():
 @pytest.mark.parametrize("changes, message", [
     ({"snapshot_min_steps": 10, "snapshot_timeout_steps": 9}, "at least snapshot_min_steps"),
     ({"snapshot_min_steps": -1}, "non-negative"),
-    ({"pfsp_probability": 1.5}, r"pfsp_probability must lie in \[0, 1\]"),
     ({"league_exploiter_reset_probability": -0.1}, "league_exploiter_reset_probability"),
     ({"snapshot_win_rate": 2.0}, "snapshot_win_rate"),
-    ({"pfsp_probability": 0.9, "verification_probability": 0.2}, "must not exceed 1"),
 ])
 def test_rules_validation(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -405,9 +406,9 @@ def test_rules_validation(changes, message):
 
 
 def test_rules_defaults_are_alphastars():
-    rules = LeagueRules()
-    assert (rules.pfsp_probability, rules.verification_probability) == (0.5, 0.15)
-    assert rules.selfplay_probability == pytest.approx(0.35)
+    rules, mix = LeagueRules(), Matchmaking()
+    assert (mix.pfsp, mix.verification, mix.self_play, mix.fsp) == (0.5, 0.15, 0.35, 0.0)
+    assert (mix.pfsp_weighting, mix.self_play_rule) == (Weighting.SQUARED, "curriculum")
     assert rules.snapshot_timeout_steps == 2 * rules.snapshot_min_steps
     assert (rules.snapshot_win_rate, rules.selfplay_min_win_rate, rules.exploiter_verification_win_rate,
             rules.forgetting_win_rate, rules.main_exploiter_min_win_rate,

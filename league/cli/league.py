@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agents.policies.action_space import ACTION_SPACES
 from league.config import ConfigError, LeagueConfig, load_config
-from league.cli.exploit import add_exploit_command, command_exploit
+from league.cli.exploit import EXPLOIT_HELP, add_exploit_options, command_exploit
 from league.cli.options import LOCAL_RAY, add_ray_options, common_options, positive
 from league.evaluation import FixedOpponent
 from league.matchmaking import LeagueKind
@@ -303,6 +303,6 @@ def add_league_commands(league: argparse.ArgumentParser) -> None:
     status = commands.add_parser("status", parents=[common_options()], help="a league's table (also while it runs)")
     status.add_argument("folder")
     status.add_argument("--json", action="store_true")
-    add_exploit_command(commands)
+    add_exploit_options(commands.add_parser("exploit", parents=[common_options()], help=EXPLOIT_HELP))
     league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume, "status": command_status,
                                            "exploit": command_exploit}[args.league_command](args))

@@ -13,7 +13,6 @@ games.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import os
 import sys
@@ -25,61 +24,37 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.registry import make_agent  # noqa: E402
+from agents.rollout import play_matches  # noqa: E402
 from arena.interface.limits import Limits  # noqa: E402
 from arena.interface.view import InterfaceFormat  # noqa: E402
-from arena.multi_env import ArenaMultiEnv, player_view  # noqa: E402
+from arena.multi_env import ArenaMultiEnv  # noqa: E402
 from arena.scenarios.counter_pick import Composition  # noqa: E402
+from league.evaluation import Tally  # noqa: E402
 
 SCENARIO = "CounterPick"
 CYCLE_THRESHOLD = 0.7
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
-    """Games of one composition against another from one seat."""
-
-    wins: int
-    draws: int
-    losses: int
-
-    @property
-    def games(self) -> int:
-        return self.wins + self.draws + self.losses
-
-
 def play(first: Composition, second: Composition, *, games: int, seed: int, limits: Limits,
-         interface: InterfaceFormat) -> Record:
+         interface: InterfaceFormat) -> Tally:
     """`games` games (one episode each, batched) of `first` as player 1 against `second` as player 2: player 1's
     record."""
     env = ArenaMultiEnv(SCENARIO, num_envs=games, interface=interface, limits=limits)
     agents = [make_agent(f"scripted:{c.name.lower()}", SCENARIO, seed=p) for p, c in enumerate((first, second))]
-    for agent in agents:
-        agent.reset(games)
-    obs, info = env.reset(seed=seed)
-    first_step = torch.ones(games, dtype=torch.bool)
-    ended = torch.zeros(games, dtype=torch.bool)
-    outcome = torch.zeros(games, dtype=torch.long)
-    while not bool(ended.all()):
-        actions = [agent.act(player_view(obs, p), first_step) for p, agent in enumerate(agents)]
-        obs, _, terminated, truncated, info = env.step(actions)
-        over = (terminated | truncated) & ~ended
-        outcome = torch.where(over, info["outcome"], outcome)
-        ended |= over
-        first_step = info["step_type"] == 0
-    return Record(wins=int((outcome == 1).sum()), draws=int((outcome == 0).sum()), losses=int((outcome == -1).sum()))
+    return Tally.of(play_matches(env, agents, seed=seed).outcomes)
 
 
-def win_rate(as_first: Record, as_second: Record) -> float:
+def win_rate(as_first: Tally, as_second: Tally) -> float:
     """Share of games won, both seats together (a draw counts as no win)."""
     return (as_first.wins + as_second.wins) / max(as_first.games + as_second.games, 1)
 
 
-def swapped(record: Record) -> Record:
-    return Record(wins=record.losses, draws=record.draws, losses=record.wins)
+def swapped(record: Tally) -> Tally:
+    return Tally(wins=record.losses, draws=record.draws, losses=record.wins)
 
 
 def payoff(games: int, seed: int, limits: Limits, interface: InterfaceFormat
-           ) -> dict[tuple[Composition, Composition], tuple[Record, Record]]:
+           ) -> dict[tuple[Composition, Composition], tuple[Tally, Tally]]:
     """(row, column) -> (row's record as player 1, row's record as player 2), every ordered pair of different
     compositions."""
     table = {}
@@ -91,7 +66,7 @@ def payoff(games: int, seed: int, limits: Limits, interface: InterfaceFormat
     return table
 
 
-def format_table(table: dict[tuple[Composition, Composition], tuple[Record, Record]]) -> list[str]:
+def format_table(table: dict[tuple[Composition, Composition], tuple[Tally, Tally]]) -> list[str]:
     names = [c.name.capitalize() for c in Composition]
     lines = [f"{'row beats column':18s}" + "".join(f"{n:>12s}" for n in names)]
     for row in Composition:

@@ -44,6 +44,17 @@ class Tally:
     def games(self) -> int:
         return self.wins + self.draws + self.losses
 
+    @property
+    def win_rate(self) -> float:
+        """(wins + draws / 2) / games, as the payoff counts them (0.5 without games)."""
+        return (self.wins + 0.5 * self.draws) / self.games if self.games else 0.5
+
+    @staticmethod
+    def of(outcomes: Sequence[int]) -> "Tally":
+        """The tally of outcomes (+1 won, 0 drawn, -1 lost) from the player's side."""
+        return Tally(wins=sum(o > 0 for o in outcomes), draws=sum(o == 0 for o in outcomes),
+                     losses=sum(o < 0 for o in outcomes))
+
 
 def evaluation_due(matches_since: int | None, every: int, *, reset_since: bool = False) -> bool:
     """Whether a learning player is evaluated after its match: `matches_since` is its matches (this one included)
@@ -141,8 +152,7 @@ class Evaluator:
                 own[opponents[game // first][0]].append(outcome)
             else:
                 own[opponents[(game - count * first) // second][0]].append(-outcome)
-        return {opponent: Tally(wins=sum(o > 0 for o in results), draws=sum(o == 0 for o in results),
-                                losses=sum(o < 0 for o in results)) for opponent, results in own.items()}
+        return {opponent: Tally.of(results) for opponent, results in own.items()}
 
     def close(self) -> None:
         if self._env is not None:

@@ -31,9 +31,10 @@ from arena.files import PARTIAL_SUFFIX, atomic_folder
 from league.config import LeagueConfig
 from league.evaluation import Evaluator, evaluation_due
 from league.executor import Executor, LocalExecutor, MatchJob, MatchReport
+from league.in_flight import InFlightMatch, clear_in_flight, write_in_flight
 from league.matchmaking import (add_steps, choose_opponent, initial_players, reset, reset_after_snapshot, snapshot,
                                 snapshot_due)
-from league.payoff import Payoff, PairRecord
+from league.payoff import Payoff
 from league.players import Outcome, Player
 from league.ladder.ratings import fit_elo
 from league.store import EvaluationRecord, EventKind, LeagueStore, MatchRecord
@@ -77,9 +78,7 @@ class League:
         self.executor = executor
         self.rules = config.league_rules
         self.players: dict[str, Player] = store.players()
-        self.payoff = Payoff.from_records(
-            [(r.home, r.away, PairRecord(games=r.games, wins=r.wins, draws=r.draws, losses=r.losses))
-             for r in store.payoff_rows()], decay=config.payoff_decay)
+        self.payoff = store.payoff(config.payoff_decay)
         for name, player in self.players.items():
             if player.learning:
                 executor.load_learner(name, None if player.checkpoint is None else Path(player.checkpoint))
@@ -201,7 +200,7 @@ class League:
         each for a different learning player; each is committed as it finishes. Once time is up, no new match
         starts and those in flight are finished and committed. After a match, its home player is evaluated against the
         fixed agents when due (`evaluate_if_due`). An exception (Ctrl-C) drops those in flight."""
-        start, done, in_flight = time.monotonic(), [], set()
+        start, done, in_flight = time.monotonic(), [], {}
 
         def in_time() -> bool:
             return seconds is None or time.monotonic() - start < seconds
@@ -216,12 +215,16 @@ class League:
                     if job is None:
                         break
                     self.executor.submit(job)
-                    in_flight.add(job.home)
+                    in_flight[job.home] = InFlightMatch(home=job.home, away=job.away, branch=job.branch,
+                                                        seed=job.seed, started=time.time())
+                    write_in_flight(self.folder, list(in_flight.values()), time.time())
                 if not in_flight:
+                    clear_in_flight(self.folder)
                     return done
                 report = self.executor.next_report()
-                in_flight.discard(report.job.home)
+                in_flight.pop(report.job.home, None)
                 summary = self.commit(report)
+                write_in_flight(self.folder, list(in_flight.values()), time.time())
                 if in_time():  # once time is up, a due evaluation waits for the player's next match
                     summary = self.evaluate_if_due(summary)
                 done.append(summary)
@@ -230,6 +233,7 @@ class League:
         except BaseException:
             if in_flight:
                 self.executor.cancel_all()
+            clear_in_flight(self.folder)
             raise
 
     # -- committing a match ------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from typing import Any, Iterator
 from arena.files import fsync_folder
 from league.database import (FolderLock, LockedDatabase, StoreError, StoreKind, connect_read_write, open_checked,
                              release_lock, take_lock)
+from league.payoff import PairRecord, Payoff
 from league.players import Outcome, Player, Role
 
 STORE_FORMAT = "sc2arena-league"
@@ -453,6 +454,12 @@ class LeagueStore(LockedDatabase):
         """Every ordered pair of the payoff table, in (home, away) order."""
         rows = self._query("SELECT home, away, games, wins, draws, losses FROM payoff ORDER BY home, away")
         return [PayoffRow(*row) for row in rows]
+
+    def payoff(self, decay: float) -> Payoff:
+        """The payoff table as a Payoff that decays by `decay` from here on (the league's `payoff_decay`)."""
+        return Payoff.from_records([(r.home, r.away, PairRecord(games=r.games, wins=r.wins, draws=r.draws,
+                                                                losses=r.losses)) for r in self.payoff_rows()],
+                                   decay=decay)
 
     def events(self, player: str | None = None) -> list[EventRecord]:
         """The events of one player, or of all, in id order (the lineage)."""

@@ -103,23 +103,43 @@ class ScalarWriter:
 
 
 def read_scalars(path: str | os.PathLike) -> list[tuple[str, float, int]]:
-    """(tag, value, step) of every scalar in an events file written by ScalarWriter (for tests and quick looks)."""
+    """(tag, value, step) of every scalar in an events file written by ScalarWriter (for tests and quick looks).
+
+    Raises:
+        ValueError: a record is damaged or cut short (the message names the file and the byte).
+    """
     data = Path(path).read_bytes()
-    out, at = [], 0
-    while at < len(data):
+    out, end = read_records(data, name=str(path))
+    if end != len(data):
+        raise ValueError(f"{path}: the record at byte {end} is cut short")
+    return out
+
+
+def read_records(data: bytes, start: int = 0, *, name: str = "events") -> tuple[list[tuple[str, float, int]], int]:
+    """The scalars (tag, value, step) of the whole records in `data` from byte `start`, and where the first record
+    not wholly there begins: a file a writer is still appending to is read up to its last whole record, and the
+    next read starts there.
+
+    Raises:
+        ValueError: a record's checksum is wrong (`name` and the byte are in the message).
+    """
+    out, at = [], start
+    while at + 12 <= len(data):
         (length,) = struct.unpack_from("<Q", data, at)
         if struct.unpack_from("<I", data, at + 8)[0] != masked_crc(data[at:at + 8]):
-            raise ValueError(f"{path}: bad length checksum at byte {at}")
+            raise ValueError(f"{name}: bad length checksum at byte {at}")
+        if at + 16 + length > len(data):
+            break
         payload = data[at + 12:at + 12 + length]
         if struct.unpack_from("<I", data, at + 12 + length)[0] != masked_crc(payload):
-            raise ValueError(f"{path}: bad data checksum at byte {at}")
+            raise ValueError(f"{name}: bad data checksum at byte {at}")
         at += 16 + length
         event = _parse(payload)
         if 5 in event:
             summary = _parse(event[5])
             value = _parse(summary[1])
             out.append((value[1].decode(), struct.unpack("<f", value[2])[0], event.get(2, 0)))
-    return out
+    return out, at
 
 
 def _parse(message: bytes) -> dict[int, object]:
@@ -154,4 +174,4 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
-__all__ = ["ScalarWriter", "crc32c", "read_scalars", "scalar_event"]
+__all__ = ["ScalarWriter", "crc32c", "read_records", "read_scalars", "scalar_event"]

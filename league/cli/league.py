@@ -14,10 +14,11 @@ from pathlib import Path
 from agents.policies.action_space import ACTION_SPACES
 from league.config import ConfigError, LeagueConfig, load_config
 from league.cli.exploit import EXPLOIT_HELP, add_exploit_options, command_exploit
+from league.cli.serve import SERVE_HELP, add_page_option, add_serve_options, command_serve
 from league.cli.options import LOCAL_RAY, add_ray_options, common_options, positive
 from league.evaluation import FixedOpponent
 from league.matchmaking import LeagueKind
-from league.payoff import PairRecord, Payoff
+from league.payoff import Payoff
 from league.players import Player
 from league.store import EvaluationRecord, LeagueStore, StoreError
 
@@ -96,21 +97,8 @@ def _rate(payoff: Payoff, home: str, away: str) -> str:
     return "-" if pair.games == 0 else f"{pair.win_rate:.2f}"
 
 
-def _latest_ratings(store: LeagueStore) -> dict[str, float]:
-    latest: dict[str, float] = {}
-    for record in store.ratings():
-        latest[record.player] = record.rating
-    return latest
-
-
 def _stats(store: LeagueStore) -> dict:
     return {key: store.stat(key, 0) for key in ("matches", "games", "agent_steps", "match_seconds")}
-
-
-def _payoff(store: LeagueStore, decay: float) -> Payoff:
-    return Payoff.from_records([(r.home, r.away, PairRecord(games=r.games, wins=r.wins, draws=r.draws,
-                                                            losses=r.losses)) for r in store.payoff_rows()],
-                               decay=decay)
 
 
 def _config_from_args(args: argparse.Namespace) -> LeagueConfig:
@@ -137,7 +125,7 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
     started = time.monotonic()
 
     def print_table(run: League, note: str) -> None:
-        table = league_table(run.players, run.payoff, _latest_ratings(run.store), _stats(run.store), run.config,
+        table = league_table(run.players, run.payoff, run.store.latest_ratings(), _stats(run.store), run.config,
                              folder=run.folder, evaluations=run.store.latest_evaluations())
         elapsed = time.monotonic() - started
         print(("\x1b[H\x1b[2J" if tty else "") + f"{table}\n{note}\n[{elapsed / 60:.1f} min; Ctrl-C stops, "
@@ -160,6 +148,25 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
 
     seconds = None if args.minutes is None else args.minutes * 60
     _stop_on_signals()
+    page = None
+    if args.serve:
+        from league.cli.serve import PageProcess
+
+        try:
+            page = PageProcess(league.folder, args.serve_port)
+        except OSError as error:
+            print(f"arena league: {error}", file=sys.stderr)
+            league.close()
+            return 2
+        print(f"the league's page: {page.url} (stops with the league)", file=sys.stderr)
+    try:
+        return _play(league, args, verb, seconds, print_table, show)
+    finally:
+        if page is not None:
+            page.stop()
+
+
+def _play(league, args: argparse.Namespace, verb: str, seconds: float | None, print_table, show) -> int:
     if not args.quiet:  # the table at once; the first match and its evaluations take about half a minute
         print_table(league, f"match {league.matches_played + 1} is being played; the table is shown again after it")
     try:
@@ -252,8 +259,8 @@ def command_status(args: argparse.Namespace) -> int:
         return 2
     with store:
         config = LeagueConfig.from_dict(store.config(), source=str(store.path))
-        players, payoff, ratings, stats = store.players(), _payoff(store, config.payoff_decay), \
-            _latest_ratings(store), _stats(store)
+        players, payoff, ratings, stats = store.players(), store.payoff(config.payoff_decay), \
+            store.latest_ratings(), _stats(store)
         evaluations = store.latest_evaluations()
     if args.json:
         print(json.dumps({"folder": str(args.folder), "config": config.to_dict(), "stats": stats,
@@ -295,6 +302,7 @@ def add_league_commands(league: argparse.ArgumentParser) -> None:
     for parser in (start, resume):
         if parser is not start:
             parser.add_argument("folder", help="the league's folder")
+        add_page_option(parser)
         parser.add_argument("--minutes", type=positive(float), default=None,
                             help="stop after this many minutes (the match in progress finishes); default: Ctrl-C")
         parser.add_argument("--matches", type=positive(int), default=None, help="stop after this many matches")
@@ -304,5 +312,6 @@ def add_league_commands(league: argparse.ArgumentParser) -> None:
     status.add_argument("folder")
     status.add_argument("--json", action="store_true")
     add_exploit_options(commands.add_parser("exploit", parents=[common_options()], help=EXPLOIT_HELP))
+    add_serve_options(commands.add_parser("serve", parents=[common_options()], help=SERVE_HELP))
     league.set_defaults(run=lambda args: {"start": command_start, "resume": command_resume, "status": command_status,
-                                           "exploit": command_exploit}[args.league_command](args))
+                                           "exploit": command_exploit, "serve": command_serve}[args.league_command](args))

@@ -18,10 +18,13 @@ from arena.interface.functions import FunctionId
 MARINES = 2
 QUEUE = 4
 """Orders a unit holds (the engine's order queue)."""
+REFERENCE_SIZE = 64
+"""The screen size (pixels) the pixel distances below are given for; at other sizes they scale with it."""
 SAME_SHARD_PX = 1.0
-"""A planned target and a shard this close (screen pixels) are the same shard."""
+"""A planned target and a shard this close (screen pixels at REFERENCE_SIZE) are the same shard."""
 STEP_PX = 3.0
-"""How far a Marine walks in one agent step, in screen pixels: 3.15 / 22.4 * 8 game loops = 1.125 map units."""
+"""How far a Marine walks in one agent step, in screen pixels at REFERENCE_SIZE: 3.15 / 22.4 * 8 game loops = 1.125
+map units."""
 SWITCH_STEPS = 6.0
 """Select the other Marine when its work left is below this many agent steps (and the selected one has more)."""
 
@@ -34,11 +37,11 @@ def marine_rows(units: ScreenUnits) -> tuple[torch.Tensor, torch.Tensor]:
     return rows, present
 
 
-def still_there(targets: torch.Tensor, valid: torch.Tensor, shards: torch.Tensor, alive: torch.Tensor
-                ) -> torch.Tensor:
-    """[B, M, K] planned targets [B, M, K, 2] that still have a shard [B, N, 2] under them."""
+def still_there(targets: torch.Tensor, valid: torch.Tensor, shards: torch.Tensor, alive: torch.Tensor,
+                same_shard_px: float = SAME_SHARD_PX) -> torch.Tensor:
+    """[B, M, K] planned targets [B, M, K, 2] that still have a shard [B, N, 2] within `same_shard_px` of them."""
     B, M, K, _ = targets.shape
-    close = (distances(targets.reshape(B, M * K, 2), shards) <= SAME_SHARD_PX) & alive[:, None, :]
+    close = (distances(targets.reshape(B, M * K, 2), shards) <= same_shard_px) & alive[:, None, :]
     return valid & close.any(dim=2).reshape(B, M, K)
 
 
@@ -101,13 +104,14 @@ class CollectMineralShardsAgent(BatchedAgent):
         self._forget(first)
         units = ScreenUnits.read(obs)
         B, device = first.shape[0], first.device
-        size = int(obs["feature_screen"].shape[-1]) if "feature_screen" in obs else 64
+        size = int(obs["feature_screen"].shape[-1]) if "feature_screen" in obs else REFERENCE_SIZE
+        scale = size / REFERENCE_SIZE
         rows, present = marine_rows(units)
         pos = units.pos.gather(1, rows[..., None].expand(-1, -1, 2))  # [B, 2, 2]
         selected = units.selected.gather(1, rows) & present
         orders = units.order_length.gather(1, rows)
         shards, alive = units.pos, units.neutral
-        plans, planned = compact(self.plans, still_there(self.plans, self.planned, shards, alive) & present[..., None])
+        plans, planned = compact(self.plans, still_there(self.plans, self.planned, shards, alive, SAME_SHARD_PX * scale) & present[..., None])
         work, ends = route_length(pos, plans, planned)  # [B, 2] pixels
         times = torch.where(present, work, INF)
 
@@ -115,9 +119,9 @@ class CollectMineralShardsAgent(BatchedAgent):
         me = selected.long().argmax(dim=1)  # the selected Marine where `single`
         other = 1 - me
         my_work, other_work = gather_rows(work, me), gather_rows(work, other)
-        low = SWITCH_STEPS * STEP_PX
+        low = SWITCH_STEPS * STEP_PX * scale
         other_starving = gather_rows(present, other) & (other_work < low) & (my_work >= low)
-        claimed = (distances(shards, plans.reshape(B, -1, 2)) <= SAME_SHARD_PX) & planned.reshape(B, 1, -1)
+        claimed = (distances(shards, plans.reshape(B, -1, 2)) <= SAME_SHARD_PX * scale) & planned.reshape(B, 1, -1)
         free = alive & ~claimed.any(dim=2)
         target, found = next_target(me, ends, times, shards, free)
         room = (gather_rows(orders, me) < QUEUE) & (gather_rows(planned, me).sum(dim=1) < QUEUE)

@@ -8,7 +8,8 @@
   const COLORS = ["#3d8bfd", "#f0483e", "#4caf50", "#ffb300", "#ab47bc", "#26c6da", "#ff7043", "#9ccc65",
                   "#ec407a", "#8d6e63", "#78909c", "#d4e157"];
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { ready: false, updates: 0, lastDocument: null, lastError: null, curvePlayer: null };
+  const state = { ready: false, updates: 0, lastDocument: null, lastError: null, curvePlayer: null,
+                  curveChosen: false };
   window.arenaLeague = state;
 
   const $ = (id) => document.getElementById(id);
@@ -241,7 +242,7 @@
     if (select.options.length !== players.length || [...select.options].some((o, i) => o.value !== players[i])) {
       select.replaceChildren(...players.map((p) => el("option", { value: p, text: p })));
     }
-    if (!players.includes(state.curvePlayer)) state.curvePlayer = players[0] || null;
+    if (!state.curveChosen || !players.includes(state.curvePlayer)) state.curvePlayer = players[0] || null;
     select.value = state.curvePlayer || "";
     const box = $("curves");
     box.replaceChildren();
@@ -255,13 +256,18 @@
     }
   }
 
+  function replayLabel(name) {  // "<home>-vs-<away>-seed12.replay.npz": the seed tells the games apart
+    const seed = /-seed(\d+)/.exec(name);
+    return seed ? `seed ${seed[1]}` : name;
+  }
+
   function drawReplays(doc) {
     const body = $("replay-list").tBodies[0];
     body.replaceChildren(...doc.replays.map((r) => el("tr", {},
       el("td", { text: String(r.match) }), el("td", { text: r.home }), el("td", { text: r.away }),
       el("td", { text: r.outcome }), el("td", { text: r.branch.replace(/_/g, " ") }),
       el("td", {}, el("a", { href: `replays/?replay=${encodeURIComponent(r.name)}`, target: "_blank",
-                             rel: "noopener", text: r.name })))));
+                             rel: "noopener", title: r.name, text: `watch (${replayLabel(r.name)})` })))));
     $("no-replays").hidden = doc.replays.length > 0;
   }
 
@@ -352,6 +358,7 @@
 
   $("curve-player").addEventListener("change", (event) => {
     state.curvePlayer = event.target.value;
+    state.curveChosen = true;  // from now on the menu keeps the reader's choice
     if (state.lastDocument) drawCurves(state.lastDocument);
   });
   loop();

@@ -18,6 +18,12 @@ matches, Elo, score against scripted, the exploiter's final win rate and interva
     python benchmarks/league_effect.py --steps 60000 --ladder-games 40 --exploit-steps 20000 --exploit-games 32
     python benchmarks/league_effect.py --scenarios MarineMirror --kinds self_play alphastar --steps 2000 \\
         --ladder-games 4 --exploit-steps 500 --exploit-games 4 --out /tmp/le_smoke
+    python benchmarks/league_effect.py --scenarios MarineMirror --kinds fictitious_self_play self_play alphastar \
+        --init MarineMirror=runs/bc/policy.json --steps 30000 --ladder-games 20 --exploit-steps 10000
+
+`--init SCENARIO=POLICY` starts every kind's players, and the exploiters, on that scenario from a saved policy (the
+README's first command clones one for MarineMirror into runs/bc), as AlphaStar's league started from its supervised
+agent; `--kl-coef` (0.1) keeps the learners near it.
 
 Files under --out: `<scenario>/<kind>/` (the league), `<scenario>/ladder-<steps>/` (the ladder and its report),
 `<scenario>/exploits/<kind>-<steps>/` (the exploit runs), `results.json`. Re-running continues the leagues where they
@@ -146,7 +152,10 @@ def run_scenario(scenario: str, kinds: list[LeagueKind], args: argparse.Namespac
     leagues: dict[str, League] = {}
     try:
         for kind in kinds:
-            config = LeagueConfig(scenario=scenario, kind=kind, replay_every=0)
+            init = args.init.get(scenario)
+            config = LeagueConfig.from_dict({"scenario": scenario, "kind": kind.value, "replay_every": 0,
+                                             **({"init": init, "learner": {"kl_coef": args.kl_coef}} if init else {})},
+                                            source="the options")
             print(f"{scenario}: {kind.value} league -> {args.steps:,} agent steps", flush=True)
             leagues[kind.value] = grow(root / kind.value, config, args.steps)
         policies = {kind: main_agent_policy(league) for kind, league in leagues.items()}
@@ -164,6 +173,25 @@ def run_scenario(scenario: str, kinds: list[LeagueKind], args: argparse.Namespac
             league.close()
 
 
+def init_policies(given: list[str], scenarios: list[str]) -> dict[str, str]:
+    """`--init SCENARIO=POLICY ...` as scenario -> policy file.
+
+    Raises:
+        ValueError: an entry without `=`, a scenario not benchmarked, or a policy file that does not exist.
+    """
+    policies = {}
+    for entry in given:
+        scenario, equals, policy = entry.partition("=")
+        if not equals or not policy:
+            raise ValueError(f"--init takes SCENARIO=POLICY, got {entry!r}")
+        if scenario not in scenarios:
+            raise ValueError(f"--init names {scenario}, which is not among --scenarios ({', '.join(scenarios)})")
+        if not Path(policy).is_file():
+            raise ValueError(f"--init {entry}: no policy file {policy}")
+        policies[scenario] = policy
+    return policies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS))
@@ -173,9 +201,18 @@ def main() -> None:
     parser.add_argument("--ladder-games", type=int, default=40, help="games per ladder pair (seats swapped)")
     parser.add_argument("--exploit-steps", type=int, default=20_000, help="each exploiter's agent steps")
     parser.add_argument("--exploit-games", type=int, default=32, help="games of the exploiter's final evaluation")
+    parser.add_argument("--init", nargs="+", default=[], metavar="SCENARIO=POLICY",
+                        help="start every kind's players (and the exploiters) on SCENARIO from a saved policy, e.g. "
+                             "a clone from `arena train bc` (AlphaStar's supervised start); default: fresh weights")
+    parser.add_argument("--kl-coef", type=float, default=0.1,
+                        help="with --init: the KL weight that keeps the learners near it ([learner] kl_coef)")
     parser.add_argument("--out", default="runs/league-effect")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     args = parser.parse_args()
+    try:
+        args.init = init_policies(args.init, args.scenarios)
+    except ValueError as error:
+        parser.error(str(error))
     set_torch_threads(args.threads)  # README, "Learning on two CPU cores"
     kinds = [LeagueKind(kind) for kind in args.kinds]
     everything = {}

@@ -155,7 +155,8 @@ def _run(league, args: argparse.Namespace, verb: str) -> int:
         try:
             page = PageProcess(league.folder, args.serve_port)
         except OSError as error:
-            print(f"arena league: {error}", file=sys.stderr)
+            print(f"arena league: {error}; nothing was played: `arena league resume {league.folder} --serve "
+                  f"--serve-port 0` continues with a free port", file=sys.stderr)
             league.close()
             return 2
         print(f"the league's page: {page.url} (stops with the league)", file=sys.stderr)

@@ -254,6 +254,19 @@ def test_serving_needs_a_folder_and_a_free_port(server, tmp_path: Path):
         serve_league(tmp_path, port=server.port)
 
 
+def test_a_league_whose_page_cannot_start_stops_before_playing_and_says_how_to_go_on(server, tmp_path: Path,
+                                                                                     capfd):
+    config, folder = tmp_path / "league.toml", tmp_path / "league"
+    config.write_text(TINY_TOML)
+    assert main(["league", "start", "--config", str(config), "--out", str(folder), "--matches", "1", "--quiet",
+                 "--serve", "--serve-port", str(server.port)]) == 2
+    err = capfd.readouterr().err
+    assert "choose another --port" in err and f"arena league resume {folder} --serve --serve-port 0" in err
+    assert json.loads(subprocess.run([sys.executable, "-m", "league.cli", "league", "status", str(folder), "--json"],
+                                     capture_output=True, text=True, check=True,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)["stats"]["matches"] == 0
+
+
 def test_the_command_warns_when_exposed_and_refuses_bad_input(tmp_path: Path, capsys):
     assert main(["league", "serve", str(tmp_path / "missing"), "--port", "0"]) == 2
     assert "no league folder" in capsys.readouterr().err

@@ -37,9 +37,10 @@ from league.matchmaking import (add_steps, choose_opponent, initial_players, res
 from league.payoff import Payoff
 from league.players import Outcome, Player
 from league.ladder.ratings import fit_elo
-from league.store import EvaluationRecord, EventKind, LeagueStore, MatchRecord
+from league.store import (INITIAL_CHECKPOINT, EvaluationRecord, EventKind, LeagueStore, MatchRecord,
+                          initial_snapshot)
 
-INITIAL = "checkpoints/initial"
+INITIAL = INITIAL_CHECKPOINT
 MakeExecutor = Callable[[LeagueConfig, Path, Policy], Executor]
 """(config, the league's folder, the initial policy) -> the executor that plays its matches."""
 SNAPSHOTS = "checkpoints/snapshots"
@@ -339,7 +340,7 @@ class League:
         wins = [[0.0 if a == b else payoff.pair(a, b).wins + payoff.pair(a, b).draws / 2 for b in names]
                 for a in names]
         games = [[0.0 if a == b else payoff.pair(a, b).games for b in names] for a in names]
-        anchor = next((n for n in names if players[n].checkpoint == INITIAL), None)
+        anchor = initial_snapshot(players)
         return fit_elo(names, wins, games, anchor=anchor)
 
     def _log(self, report: MatchReport, ratings: dict[str, float]) -> None:

@@ -61,8 +61,12 @@ opened read-write)."""
 DATABASE_NAME = "league.sqlite"
 LOCK_NAME = "league.lock"
 CHECKPOINT_FOLDER_NAME = "checkpoints"
+INITIAL_CHECKPOINT = f"{CHECKPOINT_FOLDER_NAME}/initial"
+"""The league's initial parameters, relative to its folder: every learning player starts (and resets) from them, and
+the first snapshot, which anchors the league's Elo at 0, points at them."""
 
-__all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EvaluationRecord", "EventKind", "EventRecord", "LOCK_NAME",
+__all__ = ["CHECKPOINT_FOLDER_NAME", "DATABASE_NAME", "EvaluationRecord", "EventKind", "EventRecord",
+           "INITIAL_CHECKPOINT", "LOCK_NAME", "initial_snapshot",
            "LeagueStore", "MatchRecord", "PayoffRow", "RatingRecord", "STORE_FORMAT", "STORE_VERSION", "StoreError",
            "Transaction"]
 
@@ -107,6 +111,12 @@ _PLAYER_COLUMNS = "name, role, parent, parent_role, steps, steps_at_snapshot, sn
 _MATCH_COLUMNS = "id, time, home, away, outcome, branch, batch, seed, replay, home_steps"
 _EVALUATION_COLUMNS = ("id, time, player, opponent, batch, player_steps, player_resets, seed, games, wins, draws, "
                        "losses")
+
+
+def initial_snapshot(players: dict[str, Player]) -> str | None:
+    """The snapshot of the initial parameters (the league's Elo anchor; the first by name), or None."""
+    return next((name for name in sorted(players)
+                 if not players[name].learning and players[name].checkpoint == INITIAL_CHECKPOINT), None)
 
 
 class EventKind(str, enum.Enum):

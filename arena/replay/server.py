@@ -17,18 +17,15 @@ from __future__ import annotations
 import dataclasses
 import http
 import http.server
-import json
 import logging
 import os
-import threading
 import urllib.parse
 import webbrowser
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from arena.local_server import BackgroundServer, JsonRequestHandler
 from arena.interface.functions import FUNCTION_ARGUMENTS, ActionResult, ArgumentType, FunctionId
 from arena.replay.format import SUFFIX, ReplayError, read_header, read_replay, replay_to_json
 
@@ -135,25 +132,6 @@ def function_table(function_ids: Iterable[int]) -> dict[str, dict[str, Any]]:
     return table
 
 
-def _finite(value: Any) -> Any:
-    """JSON values with NaN and infinities as null (browsers' JSON.parse refuses NaN)."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    return value
-
-
-def json_bytes(value: Any) -> bytes:
-    """Compact, strict JSON."""
-    try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError:  # a NaN somewhere: the slow path only then
-        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False).encode()
-
-
 def replay_document(name: str, path: Path) -> dict[str, Any]:
     """What /api/replay sends: replay_to_json plus the replay's name and the functions its actions use."""
     replay = read_replay(path)
@@ -177,7 +155,7 @@ class ApiError(Exception):
         self.file = file
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     server: _Server
     server_version = "ArenaReplayViewer"
 
@@ -187,20 +165,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             if url.path in STATIC_FILES:
                 file, content_type = STATIC_FILES[url.path]
-                self._send(http.HTTPStatus.OK, (VIEWER_DIR / file).read_bytes(), content_type)
+                self.send_body(http.HTTPStatus.OK, (VIEWER_DIR / file).read_bytes(), content_type)
             elif url.path == "/api/replays":
-                self._send_json(http.HTTPStatus.OK, self._listing())
+                self.send_json(http.HTTPStatus.OK, self._listing())
             elif url.path == "/api/replay":
-                self._send_json(http.HTTPStatus.OK, self._replay(query.get("name", [""])[0]))
+                self.send_json(http.HTTPStatus.OK, self._replay(query.get("name", [""])[0]))
             else:
                 raise ApiError(http.HTTPStatus.NOT_FOUND, f"no such page: {url.path}")
         except ApiError as error:
-            self._send_json(error.status, {"error": error.problem, "file": error.file})
+            self.send_json(error.status, {"error": error.problem, "file": error.file})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
         except Exception as error:  # noqa: BLE001 - the page shows every failure; the server keeps serving
             log.exception("the replay viewer failed on %s", self.path)
-            self._send_json(http.HTTPStatus.INTERNAL_SERVER_ERROR,
+            self.send_json(http.HTTPStatus.INTERNAL_SERVER_ERROR,
                             {"error": f"{type(error).__name__}: {error}", "file": None})
 
     def _listing(self) -> dict[str, Any]:
@@ -220,20 +198,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ReplayError as error:
             raise ApiError(http.HTTPStatus.UNPROCESSABLE_ENTITY, error.problem, file=name) from None
 
-    def _send_json(self, status: http.HTTPStatus, value: Any) -> None:
-        self._send(status, json_bytes(value), "application/json")
-
-    def _send(self, status: http.HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        log.debug("%s - %s", self.address_string(), format % args)
-
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
@@ -243,13 +207,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.catalog = catalog
 
 
-class ReplayServer:
+class ReplayServer(BackgroundServer):
     """A running viewer server: `url` is the page to open; `serve_forever()` blocks (until Ctrl-C or `shutdown()`),
     `start()` serves from a background thread instead."""
 
     def __init__(self, server: _Server, url: str):
-        self._server = server
-        self._thread: threading.Thread | None = None
+        super().__init__(server, "replay-viewer")
         self.url = url
         """The page: the one replay given, or the listing."""
 
@@ -258,42 +221,8 @@ class ReplayServer:
         return f"http://{HOST}:{self.port}/"
 
     @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
     def catalog(self) -> ReplayCatalog:
         return self._server.catalog
-
-    def serve_forever(self) -> None:
-        """Serve until shutdown() or KeyboardInterrupt; the socket is closed on the way out."""
-        try:
-            self._server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._server.server_close()
-
-    def start(self) -> ReplayServer:
-        """Serve from a daemon thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="replay-viewer", daemon=True)
-            self._thread.start()
-        return self
-
-    def shutdown(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> ReplayServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
 
 
 def replay_page_url(base_url: str, name: str) -> str:

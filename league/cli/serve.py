@@ -22,10 +22,9 @@ READY_PREFIX = "league page: "
 """The first line `arena league serve` prints: this prefix, then the page's address."""
 
 
-def add_serve_options(parser: argparse.ArgumentParser, *, with_folder: bool = True) -> None:
-    """`arena league serve`'s options (`with_folder`: the positional DIR)."""
-    if with_folder:
-        parser.add_argument("folder", help="the league's folder (it may still be empty: the page waits for it)")
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """`arena league serve`'s arguments and options."""
+    parser.add_argument("folder", help="the league's folder (it may still be empty: the page waits for it)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port ({DEFAULT_PORT}; 0: a free one)")
     parser.add_argument("--host", default=LOCALHOST,
                         help=f"the address to bind ({LOCALHOST}: this machine only; another one prints a warning)")

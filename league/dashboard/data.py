@@ -33,8 +33,8 @@ from league.ladder.ratings import bootstrap_elo, trueskill_environment, trueskil
 from league.matchmaking import choose_opponent
 from league.payoff import Payoff
 from league.players import Outcome, Player, Role
-from league.runner import INITIAL
-from league.store import EvaluationRecord, EventKind, EventRecord, LeagueStore, MatchRecord, RatingRecord, StoreError
+from league.store import (EvaluationRecord, EventKind, EventRecord, LeagueStore, MatchRecord, RatingRecord, StoreError,
+                          initial_snapshot)
 
 LADDER_FOLDER = "ladder"
 """Where in a league's folder the page looks for a ladder of its snapshots (`arena ladder run --players
@@ -288,7 +288,7 @@ class LeagueWatch:
                                                                            for n, p in players.items())))
         if self._derived is not None and self._derived.key == key:
             return self._derived
-        anchor = next((n for n in names if not players[n].learning and players[n].checkpoint == INITIAL), None)
+        anchor = initial_snapshot(players)
         matchmaking = {}
         for name in names:
             if players[name].learning:

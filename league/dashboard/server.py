@@ -19,8 +19,8 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from arena.replay.server import (STATIC_FILES as VIEWER_FILES, VIEWER_DIR, ReplayCatalog, json_bytes, listing_entry,
-                                 replay_document)
+from arena.local_server import BackgroundServer, JsonRequestHandler
+from arena.replay.server import STATIC_FILES as VIEWER_FILES, VIEWER_DIR, ReplayCatalog, listing_entry, replay_document
 from arena.replay.format import ReplayError
 from league.dashboard.data import LeagueWatch
 
@@ -38,7 +38,7 @@ PAGE_FILES: dict[str, tuple[str, str]] = {
 REPLAYS_PREFIX = "/replays"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     server: "_Server"
     server_version = "ArenaLeaguePage"
 
@@ -48,66 +48,52 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             if url.path in PAGE_FILES:
                 file, content_type = PAGE_FILES[url.path]
-                self._send(http.HTTPStatus.OK, (PAGE_DIR / file).read_bytes(), content_type)
+                self.send_body(http.HTTPStatus.OK, (PAGE_DIR / file).read_bytes(), content_type)
             elif url.path == "/api/league":
-                self._send_json(http.HTTPStatus.OK, self.server.league_document())
+                self.send_json(http.HTTPStatus.OK, self.server.league_document())
             elif url.path == REPLAYS_PREFIX:
                 self._redirect(REPLAYS_PREFIX + "/" + (f"?{url.query}" if url.query else ""))
             elif url.path.startswith(REPLAYS_PREFIX + "/"):
                 self._viewer(url.path[len(REPLAYS_PREFIX):], query)
             else:
-                self._send_json(http.HTTPStatus.NOT_FOUND, {"error": f"no such page: {url.path}"})
+                self.send_json(http.HTTPStatus.NOT_FOUND, {"error": f"no such page: {url.path}"})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
         except Exception as error:  # noqa: BLE001 - the page shows every failure; the server keeps serving
             log.exception("the league page failed on %s", self.path)
-            self._send_json(http.HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(error).__name__}: {error}"})
+            self.send_json(http.HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(error).__name__}: {error}"})
 
     def _viewer(self, path: str, query: dict[str, list[str]]) -> None:
         """The replay viewer's files and API, over the league's replays folder."""
         if path in VIEWER_FILES:
             file, content_type = VIEWER_FILES[path]
-            self._send(http.HTTPStatus.OK, (VIEWER_DIR / file).read_bytes(), content_type)
+            self.send_body(http.HTTPStatus.OK, (VIEWER_DIR / file).read_bytes(), content_type)
             return
         catalog = self.server.replay_catalog()
         if path == "/api/replays":
             replays = {} if catalog is None else catalog.paths()
-            self._send_json(http.HTTPStatus.OK, {"folder": str(self.server.folder / "replays"),
+            self.send_json(http.HTTPStatus.OK, {"folder": str(self.server.folder / "replays"),
                                                  "replays": [listing_entry(n, p) for n, p in replays.items()]})
         elif path == "/api/replay":
             name = query.get("name", [""])[0]
             found = None if catalog is None or not name else catalog.find(name)
             if found is None:
-                self._send_json(http.HTTPStatus.NOT_FOUND if name else http.HTTPStatus.BAD_REQUEST,
+                self.send_json(http.HTTPStatus.NOT_FOUND if name else http.HTTPStatus.BAD_REQUEST,
                                 {"error": f"no replay named {name!r} in this league" if name
                                  else "name the replay: api/replay?name=NAME", "file": name or None})
                 return
             try:
-                self._send_json(http.HTTPStatus.OK, replay_document(name, found))
+                self.send_json(http.HTTPStatus.OK, replay_document(name, found))
             except ReplayError as error:
-                self._send_json(http.HTTPStatus.UNPROCESSABLE_ENTITY, {"error": error.problem, "file": name})
+                self.send_json(http.HTTPStatus.UNPROCESSABLE_ENTITY, {"error": error.problem, "file": name})
         else:
-            self._send_json(http.HTTPStatus.NOT_FOUND, {"error": f"no such page: {REPLAYS_PREFIX}{path}"})
+            self.send_json(http.HTTPStatus.NOT_FOUND, {"error": f"no such page: {REPLAYS_PREFIX}{path}"})
 
     def _redirect(self, location: str) -> None:
         self.send_response(http.HTTPStatus.MOVED_PERMANENTLY)
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
-
-    def _send_json(self, status: http.HTTPStatus, value: Any) -> None:
-        self._send(status, json_bytes(value), "application/json")
-
-    def _send(self, status: http.HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        log.debug("%s - %s", self.address_string(), format % args)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -128,18 +114,13 @@ class _Server(http.server.ThreadingHTTPServer):
         return ReplayCatalog(root=folder.resolve()) if folder.is_dir() else None
 
 
-class LeagueServer:
+class LeagueServer(BackgroundServer):
     """A running page server: `url` is the page; `serve_forever()` blocks (until Ctrl-C or `shutdown()`), `start()`
     serves from a background thread instead."""
 
     def __init__(self, server: _Server, host: str):
-        self._server = server
-        self._thread: threading.Thread | None = None
+        super().__init__(server, "league-page")
         self.host = host
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def url(self) -> str:
@@ -148,33 +129,6 @@ class LeagueServer:
     @property
     def watch(self) -> LeagueWatch:
         return self._server.watch
-
-    def serve_forever(self) -> None:
-        try:
-            self._server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._server.server_close()
-
-    def start(self) -> "LeagueServer":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="league-page", daemon=True)
-            self._thread.start()
-        return self
-
-    def shutdown(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> "LeagueServer":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
 
 
 def serve_league(folder: str | Path, *, host: str = LOCALHOST, port: int = 0, ladder: str | Path | None = None,

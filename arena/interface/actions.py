@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
-from arena.interface.economy_actions import apply_economy, economy_available
+from arena.interface.economy_actions import ECONOMY_FUNCTIONS, apply_economy, economy_available
 from arena.interface.functions import ALWAYS_AVAILABLE, NUM_FUNCTIONS, UNIT_COMMANDS, ActionResult, FunctionId
+from arena.interface.kernel_tables import kernel_tables
 from arena.interface.selection import (army_units, control_group, idle_workers, one_hot, pick_unit,
                                        replace_or_add, select_idle_worker, select_point)
-from arena.interface.view import (InterfaceFormat, MapGeometry, clamp_camera, minimap_to_world, screen_to_world,
-                                  world_to_screen)
+from arena.interface.view import (InterfaceFormat, MapGeometry, clamp_camera, minimap_scale, minimap_to_world,
+                                  screen_to_world, world_to_screen)
 from arena.sim.orders import issue_orders
 from arena.sim.state import Order, State
 from arena.sim.units import UnitTable
@@ -210,8 +212,18 @@ def apply_action(state: State, action: BatchedAction, player: int, table: UnitTa
     Functions that are not available, and arguments out of range, do nothing and report an error; economy
     functions that the game refuses (not enough minerals, invalid placement, ...) report the game's reason.
     `visible` [B, U] are the units the player can see (only those can be clicked); `allowed` and `economy` as for
-    `available_actions`.
+    `available_actions`. On the CPU a compiled kernel carries out the selections, unit commands and camera moves
+    (`apply_action_compiled`); `apply_action_torch` is the reference it is tested against.
     """
+    if state.device.type == "cpu":
+        return apply_action_compiled(state, action, player, table, fmt, geometry, visible, allowed, economy)
+    return apply_action_torch(state, action, player, table, fmt, geometry, visible, allowed, economy)
+
+
+def apply_action_torch(state: State, action: BatchedAction, player: int, table: UnitTable, fmt: InterfaceFormat,
+                       geometry: MapGeometry, visible: torch.Tensor, allowed: torch.Tensor | None = None,
+                       economy: bool = False) -> tuple[State, torch.Tensor]:
+    """`apply_action` in torch operations (any device)."""
     available = available_actions(state, player, table, allowed, economy)
     in_range = validate_arguments(action, fmt)
     is_available = available.gather(1, action.function.clamp(0, NUM_FUNCTIONS - 1)[:, None]).squeeze(1)
@@ -221,6 +233,58 @@ def apply_action(state: State, action: BatchedAction, player: int, table: UnitTa
     refused = torch.zeros_like(action.function)
     if economy:
         state, refused = apply_economy(state, action, player, table, fmt, geometry, visible, chosen)
-    result = torch.where(chosen, torch.where(refused > 0, refused, int(ActionResult.Success)),
-                         torch.where(in_range, int(ActionResult.InvalidAvailableAction), int(ActionResult.Error)))
+    return state, action_results(chosen, in_range, refused)
+
+
+def apply_action_compiled(state: State, action: BatchedAction, player: int, table: UnitTable, fmt: InterfaceFormat,
+                          geometry: MapGeometry, visible: torch.Tensor, allowed: torch.Tensor | None = None,
+                          economy: bool = False) -> tuple[State, torch.Tensor]:
+    """`apply_action` on the CPU through the compiled kernel `arena.interface.kernels.apply_actions` (the economy's
+    functions then through `apply_economy`, for the games that asked for one): the same new state and results."""
+    from arena.interface.kernels import apply_actions  # numba compiles on first use
+    from arena.sim.kernels import follow_torch_threads
+
+    follow_torch_threads()
+    tables = kernel_tables(table, allowed)
+    B, U = state.unit_type.shape
+
+    def arr(t: torch.Tensor) -> np.ndarray:
+        return t.contiguous().numpy()
+
+    changed = {name: getattr(state, name).clone(memory_format=torch.contiguous_format)
+               for name in ("order_kind", "order_pos", "order_unit", "order_type", "unit_target", "selected",
+                            "control_groups", "camera")}
+    chosen = torch.empty(B, dtype=torch.bool)
+    result = torch.empty(B, dtype=torch.long)
+    apply_actions(
+        arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos),
+        arr(state.unit_build_left), arr(state.unit_cargo), changed["order_kind"].numpy(),
+        changed["order_pos"].numpy(), changed["order_unit"].numpy(), changed["order_type"].numpy(),
+        changed["unit_target"].numpy(), changed["selected"].numpy(), changed["control_groups"].numpy(),
+        changed["camera"].numpy(), arr(visible), tables.units, tables.functions, player, bool(economy),
+        arr(action.function), arr(action.screen), arr(action.minimap), arr(action.screen2), arr(action.queued),
+        arr(action.select_point_act), arr(action.select_add), arr(action.control_group_act),
+        arr(action.control_group_id), arr(action.select_worker), np.float32(fmt.pixels_per_unit),
+        int(fmt.screen_size), int(fmt.minimap_size), np.float32(minimap_scale(fmt, geometry)),
+        np.float32(geometry.height), np.array(geometry.camera_bounds, dtype=np.float32),
+        np.float32(0.5 / fmt.pixels_per_unit), np.empty((B, tables.functions.allowed.shape[0]), dtype=np.bool_),
+        np.empty((B, U), dtype=np.bool_), chosen.numpy(), result.numpy())
+    state = state.replace(**changed)
+    if economy:
+        # Smart_screen on a resource is the economy's too: the selected workers gather there.
+        wanted = chosen & torch.isin(action.function, ECONOMY_OR_SMART)
+        if bool(wanted.any()):
+            state, refused = apply_economy(state, action, player, table, fmt, geometry, visible, chosen)
+            result = torch.where(chosen & (refused > 0), refused, result)
     return state, result
+
+
+ECONOMY_OR_SMART = torch.tensor([int(f) for f in ECONOMY_FUNCTIONS + (FunctionId.Smart_screen,)])
+"""The functions `apply_economy` may act on (Smart_screen on a resource: the selected workers gather there)."""
+
+
+def action_results(chosen: torch.Tensor, in_range: torch.Tensor, refused: torch.Tensor) -> torch.Tensor:
+    """[B] pysc2's ActionResult: the economy's refusal (`refused` > 0) or Success where the action was carried out
+    (`chosen`), else InvalidAvailableAction where its arguments were in range, else Error."""
+    return torch.where(chosen, torch.where(refused > 0, refused, int(ActionResult.Success)),
+                       torch.where(in_range, int(ActionResult.InvalidAvailableAction), int(ActionResult.Error)))

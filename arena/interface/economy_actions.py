@@ -69,7 +69,7 @@ def _trains_something(table: UnitTable) -> torch.Tensor:
     return makers & table.structure
 
 
-def _rallies(table: UnitTable, function: torch.Tensor) -> torch.Tensor:
+def rally_structures(table: UnitTable, function: torch.Tensor) -> torch.Tensor:
     """[B, K] bool: the structures whose rally `function` [B] sets. pysc2: Rally_Workers_screen is a town hall's
     (Rally_CommandCenter, Rally_Hatchery_Workers), Rally_Units_screen that of the other producers and the Hatchery
     (Rally_Building, Rally_Hatchery_Units); a Command Center has no units' rally."""
@@ -96,7 +96,7 @@ def economy_available(state: State, player: int, table: UnitTable) -> dict[Funct
     available[FunctionId.Harvest_Gather_screen] = has_workers
     available[FunctionId.Harvest_Return_quick] = (workers & (state.unit_cargo > 0)).any(dim=1)
     for function in RALLY_FUNCTIONS:
-        rallies = _rallies(table, torch.full((B,), int(function), device=state.device))
+        rallies = rally_structures(table, torch.full((B,), int(function), device=state.device))
         available[function] = (selected & rallies.gather(1, kind)).any(dim=1)
     return available
 
@@ -263,7 +263,7 @@ def apply_economy(state: State, action, player: int, table: UnitTable, fmt: Inte
                          queued=queued)
 
     rallying = chosen & ((f == int(FunctionId.Rally_Units_screen)) | (f == int(FunctionId.Rally_Workers_screen)))
-    structures = _selected(state, player) & _rallies(table, f).gather(1, state.unit_type) & rallying[:, None]
+    structures = _selected(state, player) & rally_structures(table, f).gather(1, state.unit_type) & rallying[:, None]
     target = torch.where(resource >= 0, resource, -1)
     state = state.replace(
         unit_rally=torch.where(structures[..., None], point[:, None], state.unit_rally),

@@ -5,15 +5,19 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from arena.interface.actions import available_actions
-from arena.interface.features import minimap_layers, screen_layers
+from arena.interface.features import UNIT_LAYERS, minimap_layers, screen_layers
 from arena.interface.functions import NUM_FUNCTIONS
 from arena.interface.fog import Visibility, units_in_sight, units_in_sight_of_units, visibility_states, visible_cells
+from arena.interface.kernel_tables import kernel_tables
 from arena.interface.selection import army_units, idle_workers
-from arena.interface.unit_list import control_group_summary, selection_rows, unit_list
-from arena.interface.view import InterfaceFormat, MapGeometry, minimap_scale, world_to_minimap, world_to_screen
+from arena.interface.unit_list import (NUM_UNIT_FEATURES, SELECTION_FEATURES, control_group_summary, selection_rows,
+                                       unit_list)
+from arena.interface.view import (MINIMAP_LAYERS, SCREEN_LAYERS, InterfaceFormat, MapGeometry, minimap_scale,
+                                  world_to_minimap, world_to_screen)
 from arena.sim.economy import supply_cap, supply_used
 from arena.sim.state import Owner, State
 from arena.sim.units import UnitTable
@@ -99,42 +103,151 @@ def player_vector(state: State, player: int, table: UnitTable) -> torch.Tensor:
     return vector
 
 
-def observe(state: State, player: int, ctx: ObservationContext, action_result: torch.Tensor,
-            last_action: torch.Tensor, cells: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """The observation of `player` as a dict of tensors with pysc2's names (`cells`: as for `perceive`)."""
+def unit_fields(state: State, player: int, ctx: ObservationContext, visible: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What `player`'s observation reads off the units, `visible` [B, U] those it sees: available_actions, player,
+    multi_select (and its mask), control_groups, and as the format asks feature_units and raw_units with their
+    masks. On the CPU a compiled kernel computes them (`unit_fields_compiled`); these torch
+    operations are the reference it is tested against, and what runs elsewhere."""
     fmt, table = ctx.fmt, ctx.table
-    visible, visibility = perceive(state, player, ctx, cells)
     camera = state.camera[:, player]
     screen_px = world_to_screen(state.unit_pos, camera, fmt)
     radius_px = table.radius[state.unit_type] * fmt.pixels_per_unit
     on_screen = visible & ((screen_px + radius_px[..., None] >= 0)
                            & (screen_px - radius_px[..., None] < fmt.screen_size)).all(dim=-1)
-    obs = {
+    fields = {
         "available_actions": available_actions(state, player, table, ctx.allowed, ctx.economy),
         "player": player_vector(state, player, table),
-        "score_cumulative": state.score[:, player],
-        "game_loop": state.game_loop,
-        "action_result": action_result,
-        "last_actions": last_action,
-        "camera": camera,
         "multi_select": selection_rows(state, player, table),
         "multi_select_mask": state.selected[:, player] & visible,
         "control_groups": control_group_summary(state, player, table),
     }
-    if fmt.feature_layers:
-        obs["feature_screen"] = screen_layers(state, player, table, fmt, visible, visibility, ctx.playable, screen_px)
-        obs["feature_minimap"] = minimap_layers(state, player, table, fmt, ctx.geometry, visible, visibility,
-                                                ctx.playable)
     if fmt.feature_units:
-        obs["feature_units"] = unit_list(state, player, table, on_screen, screen_px, fmt.pixels_per_unit, on_screen)
-        obs["feature_units_mask"] = on_screen
+        fields["feature_units"] = unit_list(state, player, table, on_screen, screen_px, fmt.pixels_per_unit,
+                                            on_screen)
+        fields["feature_units_mask"] = on_screen
     if fmt.raw_units:
         listed = visible
         if fmt.mask_offscreen_enemies:
             enemy = (state.unit_owner != player) & (state.unit_owner != int(Owner.NEUTRAL))
             listed = visible & (~enemy | on_screen)
         minimap_px = world_to_minimap(state.unit_pos, fmt, ctx.geometry)
-        obs["raw_units"] = unit_list(state, player, table, listed, minimap_px, minimap_scale(fmt, ctx.geometry),
-                                     on_screen)
-        obs["raw_units_mask"] = listed
+        fields["raw_units"] = unit_list(state, player, table, listed, minimap_px, minimap_scale(fmt, ctx.geometry),
+                                        on_screen)
+        fields["raw_units_mask"] = listed
+    return fields
+
+
+def unit_fields_compiled(state: State, player: int, ctx: ObservationContext, visible: torch.Tensor
+                         ) -> dict[str, torch.Tensor]:
+    """`unit_fields` on the CPU through the compiled kernel `arena.interface.kernels.observe_units`: the same keys,
+    dtypes and values."""
+    from arena.interface.kernels import observe_units  # numba compiles on first use
+    from arena.sim.kernels import follow_torch_threads
+
+    follow_torch_threads()
+    fmt = ctx.fmt
+    tables = kernel_tables(ctx.table, ctx.allowed)
+    B, U = state.unit_type.shape
+    G = state.control_groups.shape[2]
+
+    def arr(t: torch.Tensor) -> np.ndarray:
+        return t.contiguous().numpy()
+
+    out = {
+        "available_actions": torch.empty(B, NUM_FUNCTIONS, dtype=torch.bool),
+        "player": torch.empty(B, PLAYER_FIELDS, dtype=torch.float32),
+        "multi_select": torch.empty(B, U, SELECTION_FEATURES, dtype=torch.float32),
+        "multi_select_mask": torch.empty(B, U, dtype=torch.bool),
+        "control_groups": torch.empty(B, G, 2, dtype=torch.long),
+    }
+    listed = {}
+    for key, wanted in (("feature_units", fmt.feature_units), ("raw_units", fmt.raw_units)):
+        shape = (B, U) if wanted else (1, 1)
+        listed[key] = torch.empty(*shape, NUM_UNIT_FEATURES, dtype=torch.float32)
+        listed[key + "_mask"] = torch.empty(*shape, dtype=torch.bool)
+    observe_units(
+        arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos), arr(state.unit_hp),
+        arr(state.unit_shields), arr(state.unit_cooldown), arr(state.order_kind), arr(state.queue),
+        arr(state.selected[:, player]), arr(state.control_groups[:, player]), arr(state.unit_resources),
+        arr(state.unit_build_left), arr(state.unit_morph), arr(state.unit_larva), arr(state.unit_cargo),
+        arr(state.wave), arr(state.minerals), arr(state.vespene), arr(visible), arr(state.camera[:, player]),
+        tables.units, tables.functions, player, bool(ctx.economy), np.float32(fmt.pixels_per_unit),
+        int(fmt.screen_size), np.float32(minimap_scale(fmt, ctx.geometry)), np.float32(ctx.geometry.height),
+        bool(fmt.feature_units), bool(fmt.raw_units), bool(fmt.mask_offscreen_enemies),
+        out["available_actions"].numpy(), out["player"].numpy(), out["control_groups"].numpy(),
+        out["multi_select"].numpy(), out["multi_select_mask"].numpy(), listed["feature_units"].numpy(),
+        listed["feature_units_mask"].numpy(), listed["raw_units"].numpy(), listed["raw_units_mask"].numpy())
+    if fmt.feature_units:
+        out["feature_units"], out["feature_units_mask"] = listed["feature_units"], listed["feature_units_mask"]
+    if fmt.raw_units:
+        out["raw_units"], out["raw_units_mask"] = listed["raw_units"], listed["raw_units_mask"]
+    return out
+
+
+def feature_layers_compiled(state: State, player: int, ctx: ObservationContext, visible: torch.Tensor,
+                            visibility: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`screen_layers` and `minimap_layers` on the CPU through the compiled kernel
+    `arena.interface.kernels.paint_layers`: the same int16 layers [B, 27, S, S] and [B, 11, M, M]."""
+    from arena.interface.kernels import paint_layers  # numba compiles on first use
+    from arena.sim.kernels import follow_torch_threads
+
+    follow_torch_threads()
+    fmt = ctx.fmt
+    B = state.batch_size
+    screen = torch.zeros(B, len(SCREEN_LAYERS), fmt.screen_size, fmt.screen_size, dtype=torch.int16)
+    minimap = torch.zeros(B, len(MINIMAP_LAYERS), fmt.minimap_size, fmt.minimap_size, dtype=torch.int16)
+    shared = visibility.stride(0) == 0  # one grid for every game (no fog of war): an expanded view
+    grids = visibility[:1] if shared else visibility
+
+    def arr(t: torch.Tensor) -> np.ndarray:
+        return t.contiguous().numpy()
+
+    paint_layers(arr(state.unit_type), arr(state.unit_owner), arr(state.unit_pos), arr(state.unit_hp),
+                 arr(state.unit_shields), arr(state.selected[:, player]), arr(visible), arr(state.camera[:, player]),
+                 arr(grids.to(torch.int64)), shared, kernel_tables(ctx.table, ctx.allowed).units, player,
+                 np.float32(fmt.pixels_per_unit), np.float32(fmt.camera_width / 2),
+                 np.float32(minimap_scale(fmt, ctx.geometry)), np.float32(ctx.geometry.height),
+                 arr(ctx.playable.to(torch.float32).cpu()), _SCREEN_CHANNELS, _MINIMAP_CHANNELS, screen.numpy(),
+                 minimap.numpy())
+    return screen, minimap
+
+
+_SCREEN_CHANNELS = np.array([SCREEN_LAYERS.index(name) for name in UNIT_LAYERS + (
+    "unit_density", "unit_density_aa", "visibility_map", "pathable", "buildable")], dtype=np.int64)
+"""The screen channels `paint_layers` writes, in its order."""
+_MINIMAP_CHANNELS = np.array([MINIMAP_LAYERS.index(name) for name in (
+    "player_id", "player_relative", "selected", "unit_type", "visibility_map", "pathable", "buildable", "camera")],
+    dtype=np.int64)
+"""The minimap channels `paint_layers` writes, in its order."""
+
+
+def observe(state: State, player: int, ctx: ObservationContext, action_result: torch.Tensor,
+            last_action: torch.Tensor, cells: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The observation of `player` as a dict of tensors with pysc2's names (`cells`: as for `perceive`)."""
+    fmt, table = ctx.fmt, ctx.table
+    visible, visibility = perceive(state, player, ctx, cells)
+    camera = state.camera[:, player]
+    compiled = state.device.type == "cpu"
+    fields = (unit_fields_compiled if compiled else unit_fields)(state, player, ctx, visible)
+    obs = {
+        "available_actions": fields.pop("available_actions"),
+        "player": fields.pop("player"),
+        "score_cumulative": state.score[:, player],
+        "game_loop": state.game_loop,
+        "action_result": action_result,
+        "last_actions": last_action,
+        "camera": camera,
+        "multi_select": fields.pop("multi_select"),
+        "multi_select_mask": fields.pop("multi_select_mask"),
+        "control_groups": fields.pop("control_groups"),
+    }
+    if fmt.feature_layers and compiled:
+        obs["feature_screen"], obs["feature_minimap"] = feature_layers_compiled(state, player, ctx, visible,
+                                                                                visibility)
+    elif fmt.feature_layers:
+        screen_px = world_to_screen(state.unit_pos, camera, fmt)
+        obs["feature_screen"] = screen_layers(state, player, table, fmt, visible, visibility, ctx.playable, screen_px)
+        obs["feature_minimap"] = minimap_layers(state, player, table, fmt, ctx.geometry, visible, visibility,
+                                                ctx.playable)
+    obs.update(fields)  # the unit lists and their masks, in pysc2's order
     return obs

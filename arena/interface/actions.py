@@ -257,7 +257,7 @@ def apply_action_compiled(state: State, action: BatchedAction, player: int, tabl
     chosen = torch.empty(B, dtype=torch.bool)
     result = torch.empty(B, dtype=torch.long)
     apply_actions(
-        arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos),
+        B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos),
         arr(state.unit_build_left), arr(state.unit_cargo), changed["order_kind"].numpy(),
         changed["order_pos"].numpy(), changed["order_unit"].numpy(), changed["order_type"].numpy(),
         changed["unit_target"].numpy(), changed["selected"].numpy(), changed["control_groups"].numpy(),

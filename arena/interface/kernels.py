@@ -22,7 +22,7 @@ import numba
 import numpy as np
 import torch
 
-from arena.sim.kernels import follow_torch_threads, mark_sight  # (sets numba's threading layer first)
+from arena.sim.kernels import GamesKernel, follow_torch_threads, mark_sight  # (sets numba's threading layer first)
 
 _HALF = np.float32(0.5)
 
@@ -71,13 +71,16 @@ def paint_discs(values, drawn, pos_px, radius_px, layers, density):
                         density[b, y, x] += 1.0
 
 
+paint_discs = GamesKernel(paint_discs)
+
+
 def visible_cells_kernel(state, player: int, table, cells: tuple[int, int]) -> torch.Tensor:
     """`arena.interface.fog.visible_cells` on the CPU through `mark_sight`: [B, H, W] bool."""
     follow_torch_threads()
     H, W = cells
     visible = torch.zeros(state.batch_size, H, W, dtype=torch.bool)
     own = state.unit_alive & (state.unit_owner == player)
-    mark_sight(state.unit_pos.to(torch.float32).contiguous().numpy(),
+    mark_sight(state.batch_size, state.unit_pos.to(torch.float32).contiguous().numpy(),
                table.sight[state.unit_type].to(torch.float32).contiguous().numpy(), own.contiguous().numpy(),
                visible.numpy())
     return visible
@@ -92,7 +95,7 @@ def paint_units_kernel(values: torch.Tensor, drawn: torch.Tensor, pos_px: torch.
     layers = torch.zeros(B, F, size, size)
     density = torch.zeros(B, size, size)
     if U:
-        paint_discs(values.to(torch.float32).contiguous().numpy(), drawn.contiguous().numpy(),
+        paint_discs(B, values.to(torch.float32).contiguous().numpy(), drawn.contiguous().numpy(),
                     pos_px.to(torch.float32).contiguous().numpy(), radius_px.to(torch.float32).contiguous().numpy(),
                     layers.numpy(), density.numpy())
     return layers, density
@@ -392,6 +395,9 @@ def observe_units(kind, owner, alive, pos, hp, shields, cooldown, order_kind, qu
                         raw_rows[b, i, c] = _ZERO
 
 
+observe_units = GamesKernel(observe_units)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Feature layers (arena.interface.features.screen_layers, minimap_layers), one pass per game.
 
@@ -537,6 +543,9 @@ def paint_layers(kind, owner, pos, hp, shields, selected, drawn, camera, visibil
                     grid[minimap_channels[5], y, x] = walkable
                     grid[minimap_channels[6], y, x] = walkable
                     grid[minimap_channels[7], y, x] = 1 if _inside(wx, wy, view) else 0
+
+
+paint_layers = GamesKernel(paint_layers)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -753,6 +762,9 @@ def apply_actions(kind, owner, alive, pos, build_left, cargo, order_kind, order_
             camera[b, player, 1] = min(max(py, camera_bounds[1]), camera_bounds[3])
         for i in range(U):
             sel[i] = sel[i] and alive[b, i]
+
+
+apply_actions = GamesKernel(apply_actions)
 
 
 __all__ = ["ACTION_CONSTANTS", "FunctionTable", "OBSERVATION_CONSTANTS", "ObservedTable", "apply_actions", "mark_sight",

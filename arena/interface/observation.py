@@ -166,7 +166,7 @@ def unit_fields_compiled(state: State, player: int, ctx: ObservationContext, vis
         listed[key] = torch.empty(*shape, NUM_UNIT_FEATURES, dtype=torch.float32)
         listed[key + "_mask"] = torch.empty(*shape, dtype=torch.bool)
     observe_units(
-        arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos), arr(state.unit_hp),
+        B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos), arr(state.unit_hp),
         arr(state.unit_shields), arr(state.unit_cooldown), arr(state.order_kind), arr(state.queue),
         arr(state.selected[:, player]), arr(state.control_groups[:, player]), arr(state.unit_resources),
         arr(state.unit_build_left), arr(state.unit_morph), arr(state.unit_larva), arr(state.unit_cargo),
@@ -202,7 +202,7 @@ def feature_layers_compiled(state: State, player: int, ctx: ObservationContext, 
     def arr(t: torch.Tensor) -> np.ndarray:
         return t.contiguous().numpy()
 
-    paint_layers(arr(state.unit_type), arr(state.unit_owner), arr(state.unit_pos), arr(state.unit_hp),
+    paint_layers(B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_pos), arr(state.unit_hp),
                  arr(state.unit_shields), arr(state.selected[:, player]), arr(visible), arr(state.camera[:, player]),
                  arr(grids.to(torch.int64)), shared, kernel_tables(ctx.table, ctx.allowed).units, player,
                  np.float32(fmt.pixels_per_unit), np.float32(fmt.camera_width / 2),

@@ -173,6 +173,33 @@ FIELDS = {"kind": "unit_type", "owner": "unit_owner", "alive": "unit_alive", "po
 """Games field -> State field."""
 
 
+class GamesKernel:
+    """A kernel over the games of a batch, compiled twice from one source: spread over numba's threads (`prange`)
+    and serial (prange as range). Launching the threaded build costs about 70 us even on one thread, more than a
+    small batch's work, so the serial build runs a single game and whenever the process runs one thread (the
+    default, `arena.threads`). Call it with the number of games first: `kernel(games, *arguments)`."""
+
+    def __init__(self, threaded) -> None:
+        self.threaded = threaded
+        self.serial = numba.njit(cache=True)(_renamed(threaded.py_func, "_serial"))
+
+    def __call__(self, games: int, *arguments):
+        spread = games > 1 and _threads[0] > 1
+        return (self.threaded if spread else self.serial)(*arguments)
+
+
+def _renamed(function, suffix: str):
+    """A copy of `function` whose qualified name ends in `suffix` (numba names its cache files by qualified name, so
+    two builds of one source need two names)."""
+    import types
+
+    twin = types.FunctionType(function.__code__, function.__globals__, function.__name__ + suffix,
+                              function.__defaults__, function.__closure__)
+    twin.__qualname__ = function.__qualname__ + suffix
+    twin.__doc__ = function.__doc__
+    return twin
+
+
 @numba.njit(cache=True, inline="always")
 def _within(dx, dy, limit):
     """Whether sqrt(dx^2 + dy^2) may be <= `limit`: a cheap, conservative test before the exact one (the torch
@@ -887,6 +914,9 @@ def mark_sight(pos, sight, own, visible):
                 _mark_unit_sight(pos[b, u, 0], pos[b, u, 1], sight[b, u], visible[b])
 
 
+mark_sight = GamesKernel(mark_sight)
+
+
 @numba.njit(cache=True)
 def _mark_seen(G, T, b, explored):
     """Add what each agent player of game b sees now to its explored cells, explored [B, A, H, W]
@@ -949,13 +979,16 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
                 _mark_seen(G, T, b, explored)
 
 
+game_loops = GamesKernel(game_loops)
+
+
 def _announce_first_compile() -> None:
     """Say so on stderr when this machine has no compiled kernel cached yet (the first call then compiles it). The
     cache is where numba keeps it: beside this file, or its user-wide fallback where that is not writable."""
-    cache = getattr(game_loops, "_cache", None)
+    cache = getattr(game_loops.serial, "_cache", None)
     folder = Path(getattr(cache, "_cache_path", None) or os.environ.get("NUMBA_CACHE_DIR")
                   or Path(__file__).parent / "__pycache__")
-    if not any(folder.glob("kernels.game_loops-*.nbi")):
+    if not any(folder.glob("kernels.game_loops*.nbi")):
         print("arena: compiling the engine's game loop for this machine (numba; first use only, about a minute)",
               file=sys.stderr, flush=True)
 
@@ -1044,7 +1077,7 @@ def _run_kernel(state: State, params, loops_left: np.ndarray, stopped: np.ndarra
         _announce_first_compile()
         _called[0] = True
     explored = state.explored.clone(memory_format=torch.contiguous_format) if fog else _NO_FOG
-    game_loops(arrays, table.arrays(), bounds, bool(params.economy), loops_left, stopped,
+    game_loops(state.batch_size, arrays, table.arrays(), bounds, bool(params.economy), loops_left, stopped,
                *_trigger_arrays(trigger, state.num_units), fog, explored.numpy())
     changed = {FIELDS[name]: value for name, value in copies.items()}
     return state.replace(**changed, **({"explored": explored} if fog else {})), died

@@ -21,11 +21,16 @@ def uniform_available(available: torch.Tensor, generator: torch.Generator | None
     """[B, F] bool -> [B] one uniformly random True column per row (0 for a row without any).
 
     Draws one number per row and finds the chosen column by a running count, which is many times cheaper than
-    torch.multinomial over the whole [B, F] mask (that draws an exponential per entry)."""
+    torch.multinomial over the whole [B, F] mask (that draws an exponential per entry); the count runs only over
+    the columns some row has (a few dozen of pysc2's 573 functions)."""
     counts = available.sum(dim=1)
     draw = torch.rand(counts.shape, generator=generator, device=available.device)
     pick = (draw * counts).long().clamp(max=(counts - 1).clamp(min=0))
-    return (available.long().cumsum(dim=1) > pick[:, None]).int().argmax(dim=1)
+    columns = available.any(dim=0).nonzero()[:, 0]
+    if columns.numel() == 0:
+        return torch.zeros_like(counts)
+    index = (available[:, columns].int().cumsum(dim=1) > pick[:, None]).int().argmax(dim=1)
+    return torch.where(counts > 0, columns[index], 0)
 
 
 class RandomAgent(BatchedAgent):

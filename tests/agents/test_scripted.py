@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import arena
-from agents.random_agent import RandomAgent
+from agents.random_agent import RandomAgent, uniform_available
 from agents.registry import agent_names, make_agent, scripted_scenarios
 from agents.rollout import play_episodes
 from arena.interface.functions import ActionResult
@@ -112,3 +112,20 @@ def test_make_agent_errors_name_what_was_wrong():
         make_agent("scripted", "Skirmish3m")
     assert agent_names() == ["noop", "random", "scripted"]
     assert make_agent("scripted", "MoveToBeacon-v1").name == "scripted-MoveToBeacon"
+
+
+def test_uniform_available_draws_only_available_functions_uniformly() -> None:
+    """One draw per row over the columns some row has; rows with none give 0; each available column of a row is
+    about equally likely."""
+    g = torch.Generator().manual_seed(0)
+    available = torch.zeros(4000, 573, dtype=torch.bool)
+    available[:, [0, 3, 12, 331, 453]] = torch.rand(4000, 5, generator=g) < 0.7
+    available[::7] = False
+    chosen = uniform_available(available, g)
+    rows = torch.arange(4000)
+    assert available[rows, chosen][available.any(dim=1)].all()
+    assert (chosen[~available.any(dim=1)] == 0).all()
+    full = available[:, [0, 3, 12, 331, 453]].all(dim=1)
+    counts = torch.bincount(chosen[full], minlength=573)[[0, 3, 12, 331, 453]].float()
+    assert (counts / counts.sum() - 0.2).abs().max() < 0.05, counts
+    assert (uniform_available(torch.zeros(3, 573, dtype=torch.bool)) == 0).all()

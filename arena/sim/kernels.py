@@ -229,253 +229,284 @@ def _pop_order(G, b, i):
 
 
 @numba.njit(cache=True)
-def _loop_one_game(G, T, bounds, economy, b, sf, sb, si):
-    """One game loop of game b, in place: the passes of arena.sim.step.game_loop in its order, the economy's too
-    when `economy`. sf [8, U] float32, sb [8, U] bool and si [3, U] int64 are work space."""
+def _run_game(G, T, bounds, economy, b, sf, sb, si, loops_left, on_death, near, near_reach, empty, kill_slots,
+              kill_weights, kills_by_owner, fog, explored):
+    """Game b's loops, in place, until `loops_left[b]` reach 0 or, after a loop, its scenario's rule may act (then it
+    returns True; see game_loops). Each loop runs the passes of arena.sim.step.game_loop in its order, the economy's
+    too when `economy`. sf [8, U] float32, sb [8, U] bool and si [3, U] int64 are work space. (One call runs all of
+    a game's loops: a call passing the Games and Table arrays costs about a microsecond of reference counting.)"""
     U = G.kind.shape[1]
     kind, owner, alive, target = G.kind[b], G.owner[b], G.alive[b], G.target[b]
     order_kind, order_pos, order_unit = G.order_kind[b], G.order_pos[b], G.order_unit[b]
     x0, y0, radius, total_raw, total_armored, new_x, new_y = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
     alive_before, fighter, firing, blast, consumed = sb[0], sb[1], sb[2], sb[3], sb[5]
     home = si[0]
-    for i in range(U):
-        x0[i] = G.pos[b, i, 0]
-        y0[i] = G.pos[b, i, 1]
-        radius[i] = T.radius[kind[i]]
-        alive_before[i] = alive[i]
-        fighter[i] = alive[i] and owner[i] != _NEUTRAL  # may be hostile to someone
-        consumed[i] = False
-    if economy:
-        _nearest_town_halls(G, T, b, home, x0, y0)
+    while loops_left[b] > 0:
+        for i in range(U):
+            x0[i] = G.pos[b, i, 0]
+            y0[i] = G.pos[b, i, 1]
+            radius[i] = T.radius[kind[i]]
+            alive_before[i] = alive[i]
+            fighter[i] = alive[i] and owner[i] != _NEUTRAL  # may be hostile to someone
+            consumed[i] = False
+        if economy:
+            _nearest_town_halls(G, T, b, home, x0, y0)
 
-    # Targeting (arena.sim.targeting.acquire_targets), on the geometry at the start of the loop.
-    for i in range(U):
-        k = kind[i]
-        if not (T.armed[k] and alive_before[i]):
-            target[i] = -1
-            continue
-        order = order_kind[i, 0]
-        weapon_range = T.range[k] + _SLACK
-        holding = order == _HOLD
-        acquire = weapon_range if holding else max(weapon_range, T.sight[k])
-        nearest = -1
-        best = np.float32(np.inf)
-        current = target[i]
-        keep = False
-        if fighter[i]:
+        # Targeting (arena.sim.targeting.acquire_targets), on the geometry at the start of the loop.
+        for i in range(U):
+            k = kind[i]
+            if not (T.armed[k] and alive_before[i]):
+                target[i] = -1
+                continue
+            order = order_kind[i, 0]
+            weapon_range = T.range[k] + _SLACK
+            holding = order == _HOLD
+            acquire = weapon_range if holding else max(weapon_range, T.sight[k])
+            nearest = -1
+            best = np.float32(np.inf)
+            current = target[i]
+            keep = False
+            if fighter[i]:
+                for j in range(U):
+                    if not fighter[j] or owner[j] == owner[i]:
+                        continue
+                    dx = x0[j] - x0[i]
+                    dy = y0[j] - y0[i]
+                    if not _within(dx, dy, acquire + radius[i] + radius[j]):
+                        continue
+                    edge = _norm(dx, dy) - radius[i] - radius[j]
+                    if j == current and edge <= weapon_range:
+                        keep = True
+                    if edge <= acquire:
+                        rank = edge if T.threat[kind[j]] else edge + _LOW_PRIORITY
+                        if rank < best:
+                            best = rank
+                            nearest = j
+            if order == _ATTACK_UNIT:
+                target[i] = order_unit[i, 0]
+            elif order == _NONE or order == _ATTACK_MOVE or holding:
+                target[i] = current if (current >= 0 and keep) else nearest
+            else:
+                target[i] = -1
+
+        # Weapons (arena.sim.combat.fire_weapons): damage lands in this loop.
+        for i in range(U):
+            total_raw[i] = 0.0
+            total_armored[i] = 0.0
+            firing[i] = False
+            blast[i] = False
+        for i in range(U):
+            k = kind[i]
+            t = target[i]
+            if t < 0 or not alive_before[i] or G.cooldown[b, i] > 0.0 or not alive_before[t]:
+                continue
+            edge = _norm(x0[t] - x0[i], y0[t] - y0[i]) - radius[i] - radius[t]
+            if edge > T.range[k] + _SLACK:
+                continue
+            firing[i] = True
+            if T.suicide[k]:
+                blast[i] = True
+            else:
+                total_raw[t] += T.raw_damage[k, kind[t]]
+                total_armored[t] += T.armored_damage[k, kind[t]]
+        for i in range(U):
+            if not blast[i] or not fighter[i]:
+                continue
+            k = kind[i]
             for j in range(U):
                 if not fighter[j] or owner[j] == owner[i]:
                     continue
                 dx = x0[j] - x0[i]
                 dy = y0[j] - y0[i]
-                if not _within(dx, dy, acquire + radius[i] + radius[j]):
-                    continue
-                edge = _norm(dx, dy) - radius[i] - radius[j]
-                if j == current and edge <= weapon_range:
-                    keep = True
-                if edge <= acquire:
-                    rank = edge if T.threat[kind[j]] else edge + _LOW_PRIORITY
-                    if rank < best:
-                        best = rank
-                        nearest = j
-        if order == _ATTACK_UNIT:
-            target[i] = order_unit[i, 0]
-        elif order == _NONE or order == _ATTACK_MOVE or holding:
-            target[i] = current if (current >= 0 and keep) else nearest
-        else:
-            target[i] = -1
-
-    # Weapons (arena.sim.combat.fire_weapons): damage lands in this loop.
-    for i in range(U):
-        total_raw[i] = 0.0
-        total_armored[i] = 0.0
-        firing[i] = False
-        blast[i] = False
-    for i in range(U):
-        k = kind[i]
-        t = target[i]
-        if t < 0 or not alive_before[i] or G.cooldown[b, i] > 0.0 or not alive_before[t]:
-            continue
-        edge = _norm(x0[t] - x0[i], y0[t] - y0[i]) - radius[i] - radius[t]
-        if edge > T.range[k] + _SLACK:
-            continue
-        firing[i] = True
-        if T.suicide[k]:
-            blast[i] = True
-        else:
-            total_raw[t] += T.raw_damage[k, kind[t]]
-            total_armored[t] += T.armored_damage[k, kind[t]]
-    for i in range(U):
-        if not blast[i] or not fighter[i]:
-            continue
-        k = kind[i]
-        for j in range(U):
-            if not fighter[j] or owner[j] == owner[i]:
-                continue
-            dx = x0[j] - x0[i]
-            dy = y0[j] - y0[i]
-            reach = T.splash_radius[k] + radius[j]
-            if _within(dx, dy, reach) and _norm(dx, dy) <= reach:
-                total_raw[j] += T.raw_damage[k, kind[j]]
-                total_armored[j] += T.armored_damage[k, kind[j]]
-    for i in range(U):
-        to_shields = min(G.shields[b, i], total_raw[i])
-        G.hp[b, i] = G.hp[b, i] - max(total_armored[i] - to_shields, np.float32(0.0))
-        G.shields[b, i] = G.shields[b, i] - to_shields
-        alive[i] = alive_before[i] and G.hp[b, i] > 0.0 and not blast[i]
-        if firing[i]:
-            G.cooldown[b, i] = G.cooldown[b, i] + T.cooldown[kind[i]] - np.float32(1.0)
-        elif G.cooldown[b, i] > 0.0:
-            G.cooldown[b, i] = G.cooldown[b, i] - np.float32(1.0)
-        else:
-            G.cooldown[b, i] = 0.0
-
-    # Movement (arena.sim.movement.move_units), towards the target, the order's point, or the economy's goal.
-    for i in range(U):
-        k = kind[i]
-        order = order_kind[i, 0]
-        t = target[i]
-        new_x[i] = x0[i]
-        new_y[i] = y0[i]
-        if order == _HOLD or not T.mobile[k] or not alive[i]:
-            continue
-        if economy and T.worker[k] and (order == _GATHER or order == _RETURN or order == _BUILD
-                                        or order == _CONSTRUCT):
-            if order == _BUILD:
-                goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
-                reach = T.radius[G.order_type[b, i, 0]] + radius[i] + _HALF_BUILD_REACH
-                wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - reach, np.float32(0.0))
-            elif order == _CONSTRUCT:
-                goal_x, goal_y = x0[i], y0[i]
-                wanted = np.float32(0.0)
+                reach = T.splash_radius[k] + radius[j]
+                if _within(dx, dy, reach) and _norm(dx, dy) <= reach:
+                    total_raw[j] += T.raw_damage[k, kind[j]]
+                    total_armored[j] += T.armored_damage[k, kind[j]]
+        for i in range(U):
+            to_shields = min(G.shields[b, i], total_raw[i])
+            G.hp[b, i] = G.hp[b, i] - max(total_armored[i] - to_shields, np.float32(0.0))
+            G.shields[b, i] = G.shields[b, i] - to_shields
+            alive[i] = alive_before[i] and G.hp[b, i] > 0.0 and not blast[i]
+            if firing[i]:
+                G.cooldown[b, i] = G.cooldown[b, i] + T.cooldown[kind[i]] - np.float32(1.0)
+            elif G.cooldown[b, i] > 0.0:
+                G.cooldown[b, i] = G.cooldown[b, i] - np.float32(1.0)
             else:
-                goal = home[i] if G.cargo[b, i] > 0 else order_unit[i, 0]
-                g = max(goal, 0)
-                goal_x, goal_y = x0[g], y0[g]
-                wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[g] - _WALK_SHORT,
-                             np.float32(0.0))
-                if G.timer[b, i] > 0 or goal < 0:
+                G.cooldown[b, i] = 0.0
+
+        # Movement (arena.sim.movement.move_units), towards the target, the order's point, or the economy's goal.
+        for i in range(U):
+            k = kind[i]
+            order = order_kind[i, 0]
+            t = target[i]
+            new_x[i] = x0[i]
+            new_y[i] = y0[i]
+            if order == _HOLD or not T.mobile[k] or not alive[i]:
+                continue
+            if economy and T.worker[k] and (order == _GATHER or order == _RETURN or order == _BUILD
+                                            or order == _CONSTRUCT):
+                if order == _BUILD:
+                    goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
+                    reach = T.radius[G.order_type[b, i, 0]] + radius[i] + _HALF_BUILD_REACH
+                    wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - reach, np.float32(0.0))
+                elif order == _CONSTRUCT:
+                    goal_x, goal_y = x0[i], y0[i]
                     wanted = np.float32(0.0)
-        elif t >= 0:
-            goal_x, goal_y = x0[t], y0[t]
-            edge = _norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[t]
-            wanted = max(edge - T.range[k], np.float32(0.0))
-        else:
-            goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
-            if order == _MOVE or order == _ATTACK_MOVE:
-                wanted = _norm(goal_x - x0[i], goal_y - y0[i])
+                else:
+                    goal = home[i] if G.cargo[b, i] > 0 else order_unit[i, 0]
+                    g = max(goal, 0)
+                    goal_x, goal_y = x0[g], y0[g]
+                    wanted = max(_norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[g] - _WALK_SHORT,
+                                 np.float32(0.0))
+                    if G.timer[b, i] > 0 or goal < 0:
+                        wanted = np.float32(0.0)
+            elif t >= 0:
+                goal_x, goal_y = x0[t], y0[t]
+                edge = _norm(goal_x - x0[i], goal_y - y0[i]) - radius[i] - radius[t]
+                wanted = max(edge - T.range[k], np.float32(0.0))
             else:
-                wanted = np.float32(0.0)
-        dx = goal_x - x0[i]
-        dy = goal_y - y0[i]
-        length = max(_norm(dx, dy), _MIN_LENGTH)
-        step = min(wanted, T.speed[k]) / length
-        new_x[i] = x0[i] + dx * step
-        new_y[i] = y0[i] + dy * step
+                goal_x, goal_y = order_pos[i, 0, 0], order_pos[i, 0, 1]
+                if order == _MOVE or order == _ATTACK_MOVE:
+                    wanted = _norm(goal_x - x0[i], goal_y - y0[i])
+                else:
+                    wanted = np.float32(0.0)
+            dx = goal_x - x0[i]
+            dy = goal_y - y0[i]
+            length = max(_norm(dx, dy), _MIN_LENGTH)
+            step = min(wanted, T.speed[k]) / length
+            new_x[i] = x0[i] + dx * step
+            new_y[i] = y0[i] + dy * step
 
-    # Collisions (arena.sim.movement.separate_units): overlapping ground units push apart (with the economy, a
-    # unit walking into a structure slides around it), then stay in bounds.
-    solid = fighter  # reused: fighters are done with
-    for i in range(U):
-        order = order_kind[i, 0]
-        solid[i] = alive[i] and T.collides[kind[i]] and not (
-            T.worker[kind[i]] and (order == _GATHER or order == _RETURN))
-    for i in range(U):
-        G.pos[b, i, 0] = new_x[i]
-        G.pos[b, i, 1] = new_y[i]
-        if not solid[i]:
-            continue
-        mobile_i = T.mobile[kind[i]]
-        push_x = np.float32(0.0)
-        push_y = np.float32(0.0)
-        against = False
-        for j in range(U):
-            if j == i or not solid[j]:
+        # Collisions (arena.sim.movement.separate_units): overlapping ground units push apart (with the economy, a
+        # unit walking into a structure slides around it), then stay in bounds.
+        solid = fighter  # reused: fighters are done with
+        for i in range(U):
+            order = order_kind[i, 0]
+            solid[i] = alive[i] and T.collides[kind[i]] and not (
+                T.worker[kind[i]] and (order == _GATHER or order == _RETURN))
+        # Each overlapping pair once (i < j), its push added to both: unit i still sums its pushes in ascending order of
+        # the other's slot (those of j < i while the outer loop visited j), as the one-sided loop did.
+        push_x, push_y, against = total_raw, total_armored, firing  # reused: damage is done with
+        for i in range(U):
+            push_x[i] = 0.0
+            push_y[i] = 0.0
+            against[i] = False
+        for i in range(U):
+            if not solid[i]:
                 continue
-            dx = new_x[j] - new_x[i]
-            dy = new_y[j] - new_y[i]
-            reach = radius[i] + radius[j]
-            if not _within(dx, dy, reach):
+            mobile_i = T.mobile[kind[i]]
+            for j in range(i + 1, U):
+                if not solid[j]:
+                    continue
+                dx = new_x[j] - new_x[i]
+                dy = new_y[j] - new_y[i]
+                reach = radius[i] + radius[j]
+                if not _within(dx, dy, reach):
+                    continue
+                dist = _norm(dx, dy)
+                if dist >= reach:
+                    continue
+                mobile_j = T.mobile[kind[j]]
+                if not mobile_j:
+                    against[i] = True
+                if not mobile_i:
+                    against[j] = True
+                share_i = (np.float32(0.5) if mobile_j else np.float32(1.0)) if mobile_i else np.float32(0.0)
+                share_j = (np.float32(0.5) if mobile_i else np.float32(1.0)) if mobile_j else np.float32(0.0)
+                half_i = (reach - dist) * share_i
+                half_j = (radius[j] + radius[i] - dist) * share_j
+                if dist <= _MIN_LENGTH:
+                    angle = np.float32(i + j) * _GOLDEN
+                    cos = np.float32(math.cos(angle))
+                    sin = np.float32(math.sin(angle))
+                    push_x[i] += half_i * cos
+                    push_y[i] += half_i * sin
+                    push_x[j] += -half_j * cos
+                    push_y[j] += -half_j * sin
+                else:
+                    scale_i = half_i / dist
+                    scale_j = half_j / dist
+                    push_x[i] += dx * scale_i
+                    push_y[i] += dy * scale_i
+                    push_x[j] += (new_x[i] - new_x[j]) * scale_j
+                    push_y[j] += (new_y[i] - new_y[j]) * scale_j
+        for i in range(U):
+            G.pos[b, i, 0] = new_x[i]
+            G.pos[b, i, 1] = new_y[i]
+            if not solid[i]:
                 continue
-            dist = _norm(dx, dy)
-            if dist >= reach:
-                continue
-            if not T.mobile[kind[j]]:
-                against = True
-            share = (np.float32(0.5) if T.mobile[kind[j]] else np.float32(1.0)) if mobile_i else np.float32(0.0)
-            half_overlap = (reach - dist) * share
-            if dist <= _MIN_LENGTH:
-                tie = half_overlap if i < j else -half_overlap
-                angle = np.float32(i + j) * _GOLDEN
-                push_x += tie * np.float32(math.cos(angle))
-                push_y += tie * np.float32(math.sin(angle))
-            else:
-                scale = half_overlap / dist
-                push_x += dx * scale
-                push_y += dy * scale
-        if economy and against:  # arena.sim.movement._slide_around_obstacles
-            wx = new_x[i] - x0[i]
-            wy = new_y[i] - y0[i]
-            back = push_x * wx + push_y * wy
-            side = np.float32(-1.0) if push_x * wy - push_y * wx > 0 else np.float32(1.0)
-            if back > 0 and _norm(push_x, push_y) > _MIN_LENGTH:
-                tx = -push_y * side
-                ty = push_x * side
-                push_x = push_x + tx
-                push_y = push_y + ty
-        r = radius[i]
-        G.pos[b, i, 0] = min(max(new_x[i] - push_x, bounds[0] + r), bounds[2] - r)
-        G.pos[b, i, 1] = min(max(new_y[i] - push_y, bounds[1] + r), bounds[3] - r)
+            px = push_x[i]
+            py = push_y[i]
+            if economy and against[i]:  # arena.sim.movement._slide_around_obstacles
+                wx = new_x[i] - x0[i]
+                wy = new_y[i] - y0[i]
+                back = px * wx + py * wy
+                side = np.float32(-1.0) if px * wy - py * wx > 0 else np.float32(1.0)
+                if back > 0 and _norm(px, py) > _MIN_LENGTH:
+                    tx = -py * side
+                    ty = px * side
+                    px = px + tx
+                    py = py + ty
+            r = radius[i]
+            G.pos[b, i, 0] = min(max(new_x[i] - px, bounds[0] + r), bounds[2] - r)
+            G.pos[b, i, 1] = min(max(new_y[i] - py, bounds[1] + r), bounds[3] - r)
 
-    # Orders (arena.sim.movement.arrivals, step.dead_targets, orders.pop_orders), regeneration.
-    for i in range(U):
-        k = kind[i]
-        order = order_kind[i, 0]
-        done = False
-        if alive[i] and (order == _MOVE or (order == _ATTACK_MOVE and target[i] < 0)):
-            px, py = order_pos[i, 0, 0], order_pos[i, 0, 1]
-            now = _norm(px - G.pos[b, i, 0], py - G.pos[b, i, 1])
-            then = _norm(px - x0[i], py - y0[i])
-            stuck = (then - now) < _STUCK * T.speed[k]
-            done = now <= _ARRIVAL or (stuck and now <= _CROWD_ARRIVAL)
-        if order == _ATTACK_UNIT:
-            ordered = order_unit[i, 0]
-            done = done or ordered < 0 or not alive[ordered]
-        if done:
-            _pop_order(G, b, i)
-        if alive[i]:
-            G.hp[b, i] = min(G.hp[b, i] + T.regen[k], T.max_hp[k])
+        # Orders (arena.sim.movement.arrivals, step.dead_targets, orders.pop_orders), regeneration.
+        for i in range(U):
+            k = kind[i]
+            order = order_kind[i, 0]
+            done = False
+            if alive[i] and (order == _MOVE or (order == _ATTACK_MOVE and target[i] < 0)):
+                px, py = order_pos[i, 0, 0], order_pos[i, 0, 1]
+                now = _norm(px - G.pos[b, i, 0], py - G.pos[b, i, 1])
+                then = _norm(px - x0[i], py - y0[i])
+                stuck = (then - now) < _STUCK * T.speed[k]
+                done = now <= _ARRIVAL or (stuck and now <= _CROWD_ARRIVAL)
+            if order == _ATTACK_UNIT:
+                ordered = order_unit[i, 0]
+                done = done or ordered < 0 or not alive[ordered]
+            if done:
+                _pop_order(G, b, i)
+            if alive[i]:
+                G.hp[b, i] = min(G.hp[b, i] + T.regen[k], T.max_hp[k])
 
-    if economy:
-        _harvest(G, T, b, home, x0, y0, sb[6], si[2], si[1], sf[7])
-        _start_construction(G, T, bounds, b, consumed)
-        _progress_construction(G, T, b, sb[6])
-        _produce(G, T, b)
-        _hatch(G, T, b)
-        _grow_larva(G, T, b)
+        if economy:
+            _harvest(G, T, b, home, x0, y0, sb[6], si[2], si[1], sf[7])
+            _start_construction(G, T, bounds, b, consumed)
+            _progress_construction(G, T, b, sb[6])
+            _produce(G, T, b)
+            _hatch(G, T, b)
+            _grow_larva(G, T, b)
 
-    # Deaths (step.record_kills, step.forget_dead).
-    lost_1 = np.float32(0.0)
-    lost_2 = np.float32(0.0)
-    for i in range(U):
-        G.died[b, i] = alive_before[i] and not alive[i] and not consumed[i]
-        if G.died[b, i]:
-            if owner[i] == _PLAYER_1:
-                lost_1 += T.value[kind[i]]
-            elif owner[i] == _PLAYER_2:
-                lost_2 += T.value[kind[i]]
-        if not alive[i]:
-            target[i] = -1
-            for q in range(order_kind.shape[1]):
-                order_kind[i, q] = 0
-            for a in range(G.selected.shape[1]):
-                G.selected[b, a, i] = False
-                for g in range(G.control_groups.shape[2]):
-                    G.control_groups[b, a, g, i] = False
-    G.score[b, 0, _KILLED] += lost_2
-    G.score[b, 1, _KILLED] += lost_1
-    G.game_loop[b] += 1
+        # Deaths (step.record_kills, step.forget_dead).
+        lost_1 = np.float32(0.0)
+        lost_2 = np.float32(0.0)
+        for i in range(U):
+            G.died[b, i] = alive_before[i] and not alive[i] and not consumed[i]
+            if G.died[b, i]:
+                if owner[i] == _PLAYER_1:
+                    lost_1 += T.value[kind[i]]
+                elif owner[i] == _PLAYER_2:
+                    lost_2 += T.value[kind[i]]
+            if not alive[i]:
+                target[i] = -1
+                for q in range(order_kind.shape[1]):
+                    order_kind[i, q] = 0
+                for a in range(G.selected.shape[1]):
+                    G.selected[b, a, i] = False
+                    for g in range(G.control_groups.shape[2]):
+                        G.control_groups[b, a, g, i] = False
+        G.score[b, 0, _KILLED] += lost_2
+        G.score[b, 1, _KILLED] += lost_1
 
+        G.game_loop[b] += 1
+        loops_left[b] -= 1
+        if _rule_may_act(G.died, G.alive, G.pos, b, on_death, near, near_reach, empty):
+            return True
+        _score_kills(G.died, G.owner, G.score, b, kill_slots, kill_weights, kills_by_owner)
+        if fog:
+            _mark_seen(G.kind, G.owner, G.alive, G.pos, T.sight, b, explored)
+    return False
 
 # ---------------------------------------------------------------------------------------------------------------
 # The economy (arena.sim.economy, arena.sim.placement), one function per pass.
@@ -845,32 +876,32 @@ def _grow_larva(G, T, b):
 
 
 @numba.njit(cache=True)
-def _any_alive_near(G, b, near, reach):
+def _any_alive_near(alive, pos, b, near, reach):
     """Whether an alive unit of slots [near[0], near[1]) of game b is within `reach` of an alive unit of slots
     [near[2], near[3])."""
     for i in range(near[0], near[1]):
-        if G.alive[b, i]:
+        if alive[b, i]:
             for j in range(near[2], near[3]):
-                if G.alive[b, j]:
-                    dx = G.pos[b, i, 0] - G.pos[b, j, 0]
-                    dy = G.pos[b, i, 1] - G.pos[b, j, 1]
+                if alive[b, j]:
+                    dx = pos[b, i, 0] - pos[b, j, 0]
+                    dy = pos[b, i, 1] - pos[b, j, 1]
                     if dx * dx + dy * dy <= reach * reach:
                         return True
     return False
 
 
 @numba.njit(cache=True)
-def _rule_may_act(G, b, on_death, near, reach, empty):
+def _rule_may_act(died, alive, pos, b, on_death, near, reach, empty):
     """Whether a scenario's loop rule may change game b after this loop (arena.sim.rules.LoopTrigger)."""
     if on_death:
-        for i in range(G.died.shape[1]):
-            if G.died[b, i]:
+        for i in range(died.shape[1]):
+            if died[b, i]:
                 return True
-    if near[0] < near[1] and _any_alive_near(G, b, near, reach):
+    if near[0] < near[1] and _any_alive_near(alive, pos, b, near, reach):
         return True
     if empty[0] < empty[1]:
         for i in range(empty[0], empty[1]):
-            if G.alive[b, i]:
+            if alive[b, i]:
                 return False
         return True
     return False
@@ -918,17 +949,17 @@ mark_sight = GamesKernel(mark_sight)
 
 
 @numba.njit(cache=True)
-def _mark_seen(G, T, b, explored):
+def _mark_seen(kind, owner, alive, pos, sight, b, explored):
     """Add what each agent player of game b sees now to its explored cells, explored [B, A, H, W]
     (arena.interface.observation.remember_seen)."""
     for p in range(explored.shape[1]):
-        for i in range(G.kind.shape[1]):
-            if G.alive[b, i] and G.owner[b, i] == p:
-                _mark_unit_sight(G.pos[b, i, 0], G.pos[b, i, 1], T.sight[G.kind[b, i]], explored[b, p])
+        for i in range(kind.shape[1]):
+            if alive[b, i] and owner[b, i] == p:
+                _mark_unit_sight(pos[b, i, 0], pos[b, i, 1], sight[kind[b, i]], explored[b, p])
 
 
 @numba.njit(cache=True)
-def _score_kills(G, b, kill_slots, kill_weights, kills_by_owner):
+def _score_kills(died, owner, score, b, kill_slots, kill_weights, kills_by_owner):
     """Player 1's score += the weight of each slot range [kill_slots[k, 0], kill_slots[k, 1]) per death in it this
     loop (counted, then weighted and summed, as the rules do in float32); with `kills_by_owner`, each of players 1
     and 2 scores +1 per unit of the other that died (arena.scenarios.two_player.score_kills)."""
@@ -936,21 +967,21 @@ def _score_kills(G, b, kill_slots, kill_weights, kills_by_owner):
     for k in range(kill_slots.shape[0]):
         count = 0
         for i in range(kill_slots[k, 0], kill_slots[k, 1]):
-            if G.died[b, i]:
+            if died[b, i]:
                 count += 1
         total += np.float32(count) * kill_weights[k]
-    G.score[b, 0, _SCORE] += total
+    score[b, 0, _SCORE] += total
     if kills_by_owner:
         lost_1 = 0
         lost_2 = 0
-        for i in range(G.died.shape[1]):
-            if G.died[b, i]:
-                if G.owner[b, i] == _PLAYER_1:
+        for i in range(died.shape[1]):
+            if died[b, i]:
+                if owner[b, i] == _PLAYER_1:
                     lost_1 += 1
-                elif G.owner[b, i] == _PLAYER_2:
+                elif owner[b, i] == _PLAYER_2:
                     lost_2 += 1
-        G.score[b, 0, _SCORE] += np.float32(lost_2)
-        G.score[b, 1, _SCORE] += np.float32(lost_1)
+        score[b, 0, _SCORE] += np.float32(lost_2)
+        score[b, 1, _SCORE] += np.float32(lost_1)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -967,16 +998,8 @@ def game_loops(G, T, bounds, economy, loops_left, stopped, on_death, near, reach
         sf = np.empty((8, U), dtype=np.float32)
         sb = np.empty((8, U), dtype=np.bool_)
         si = np.empty((3, U), dtype=np.int64)
-        stopped[b] = False
-        while loops_left[b] > 0:
-            _loop_one_game(G, T, bounds, economy, b, sf, sb, si)
-            loops_left[b] -= 1
-            if _rule_may_act(G, b, on_death, near, reach, empty):
-                stopped[b] = True
-                break
-            _score_kills(G, b, kill_slots, kill_weights, kills_by_owner)
-            if fog:
-                _mark_seen(G, T, b, explored)
+        stopped[b] = _run_game(G, T, bounds, economy, b, sf, sb, si, loops_left, on_death, near, reach, empty,
+                               kill_slots, kill_weights, kills_by_owner, fog, explored)
 
 
 game_loops = GamesKernel(game_loops)

@@ -448,20 +448,16 @@ def _paint_units(b, grid, channels, count, density, pos_x, pos_y, radius, values
 
 
 @numba.njit(cache=True)
-def _cell_value(visibility, v, wx, wy):
-    """The visibility grid [.., H, W] of game v at map point (wx, wy); points off the map read 0
-    (arena.interface.features.sample_cells)."""
-    H, W = visibility.shape[1], visibility.shape[2]
-    cx = int(math.floor(wx))
-    cy = int(math.floor(wy))
-    if cx < 0 or cx >= W or cy < 0 or cy >= H:
-        return 0
-    return visibility[v, cy, cx]
-
-
-@numba.njit(cache=True, inline="always")
-def _inside(wx, wy, rect):
-    return rect[0] <= wx <= rect[2] and rect[1] <= wy <= rect[3]
+def _axis(w, axis, cells, playable, view, i, out):
+    """What a pixel row or column whose centre lies at map coordinate `w` on `axis` (0: x, 1: y) reads, into
+    out[i]: its map cell, whether that is on the map (`cells` wide; arena.interface.features.sample_cells reads 0
+    elsewhere), whether it is within the playable rectangle and within `view` (features.in_rect), both [x0, y0, x1,
+    y1]. A pixel reads the cell of its column and row, and is inside a rectangle when both are."""
+    cell = int(math.floor(w))
+    out[i, 0] = cell
+    out[i, 1] = 1 if 0 <= cell < cells else 0
+    out[i, 2] = 1 if playable[axis] <= w <= playable[axis + 2] else 0
+    out[i, 3] = 1 if view[axis] <= w <= view[axis + 2] else 0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -482,10 +478,13 @@ def paint_layers(kind, owner, pos, hp, shields, selected, drawn, camera, visibil
         v = b - b if shared_visibility else b  # (b - b: the type of b, which numba would not unify with 0)
         values = np.empty((U, _UNIT_LAYER_COUNT), dtype=np.int16)
         minimap_values = np.empty((U, 4), dtype=np.int16)
-        pos_x = np.empty(max(U, S, M), dtype=np.float32)  # the units' pixels, then the pixels' map points
-        pos_y = np.empty(max(U, S, M), dtype=np.float32)
+        pos_x = np.empty(U, dtype=np.float32)  # the units' pixels
+        pos_y = np.empty(U, dtype=np.float32)
         radius = np.empty(U, dtype=np.float32)
         row = np.empty(_UNIT_LAYER_COUNT, dtype=np.int64)
+        cols = np.empty((max(S, M), 4), dtype=np.int64)  # per pixel column: map cell, on the map, walkable, in view
+        rows = np.empty((max(S, M), 4), dtype=np.int64)
+        view = np.empty(4, dtype=np.float32)  # the map rectangle the screen shows
         for i in range(U):
             _unit_layer_values(b, i, player, kind, owner, hp, shields, selected, T, row)
             for c in range(_UNIT_LAYER_COUNT):
@@ -494,6 +493,10 @@ def paint_layers(kind, owner, pos, hp, shields, selected, drawn, camera, visibil
                 minimap_values[i, c] = row[_MINIMAP_UNIT_LAYERS[c]]
         cam_x = camera[b, 0]
         cam_y = camera[b, 1]
+        view[0] = cam_x - camera_half
+        view[1] = cam_y - camera_half
+        view[2] = cam_x + camera_half
+        view[3] = cam_y + camera_half
         if S > 0:
             grid = screen[b]
             for i in range(U):
@@ -505,18 +508,19 @@ def paint_layers(kind, owner, pos, hp, shields, selected, drawn, camera, visibil
             aa = screen_channels[_UNIT_LAYER_COUNT + 1]
             origin_x = cam_x - camera_half
             origin_y = cam_y + camera_half
-            for x in range(S):  # each pixel column's and row's centre on the map
-                pos_x[x] = origin_x + (np.float32(x) + _HALF) / screen_scale
-                pos_y[x] = origin_y - (np.float32(x) + _HALF) / screen_scale
+            for x in range(S):  # each pixel column's and row's centre on the map, and what it reads there
+                _axis(origin_x + (np.float32(x) + _HALF) / screen_scale, 0, visibility.shape[2], playable, view,
+                      x, cols)
+                _axis(origin_y - (np.float32(x) + _HALF) / screen_scale, 1, visibility.shape[1], playable, view,
+                      x, rows)
             for y in range(S):
-                wy = pos_y[y]
                 for x in range(S):
-                    wx = pos_x[x]
                     count = grid[density, y, x]
                     grid[density, y, x] = min(count, _DENSITY_CAP)
                     grid[aa, y, x] = min(count * 255, _DENSITY_AA_CAP)
-                    grid[screen_channels[11], y, x] = _cell_value(visibility, v, wx, wy)
-                    walkable = 1 if _inside(wx, wy, playable) else 0
+                    if rows[y, 1] and cols[x, 1]:
+                        grid[screen_channels[11], y, x] = visibility[v, rows[y, 0], cols[x, 0]]
+                    walkable = 1 if rows[y, 2] and cols[x, 2] else 0
                     grid[screen_channels[12], y, x] = walkable
                     grid[screen_channels[13], y, x] = walkable
         if M > 0:
@@ -526,23 +530,18 @@ def paint_layers(kind, owner, pos, hp, shields, selected, drawn, camera, visibil
                 pos_y[i] = (map_height - pos[b, i, 1]) * minimap_scale
                 radius[i] = T.radius[kind[b, i]] * minimap_scale
             _paint_units(b, grid, minimap_channels, 4, -1, pos_x, pos_y, radius, minimap_values, drawn)
-            view = np.empty(4, dtype=np.float32)
-            view[0] = cam_x - camera_half
-            view[1] = cam_y - camera_half
-            view[2] = cam_x + camera_half
-            view[3] = cam_y + camera_half
             for x in range(M):
-                pos_x[x] = (np.float32(x) + _HALF) / minimap_scale
-                pos_y[x] = map_height - (np.float32(x) + _HALF) / minimap_scale
+                _axis((np.float32(x) + _HALF) / minimap_scale, 0, visibility.shape[2], playable, view, x, cols)
+                _axis(map_height - (np.float32(x) + _HALF) / minimap_scale, 1, visibility.shape[1], playable, view,
+                      x, rows)
             for y in range(M):
-                wy = pos_y[y]
                 for x in range(M):
-                    wx = pos_x[x]
-                    grid[minimap_channels[4], y, x] = _cell_value(visibility, v, wx, wy)
-                    walkable = 1 if _inside(wx, wy, playable) else 0
+                    if rows[y, 1] and cols[x, 1]:
+                        grid[minimap_channels[4], y, x] = visibility[v, rows[y, 0], cols[x, 0]]
+                    walkable = 1 if rows[y, 2] and cols[x, 2] else 0
                     grid[minimap_channels[5], y, x] = walkable
                     grid[minimap_channels[6], y, x] = walkable
-                    grid[minimap_channels[7], y, x] = 1 if _inside(wx, wy, view) else 0
+                    grid[minimap_channels[7], y, x] = 1 if rows[y, 3] and cols[x, 3] else 0
 
 
 paint_layers = GamesKernel(paint_layers)

@@ -131,3 +131,12 @@ def test_the_observation_kernels_constants_are_the_torch_versions() -> None:
         "CLOAK_NOT_CLOAKED": unit_list.CLOAK_NOT_CLOAKED, "NUM_UNIT_FEATURES": unit_list.NUM_UNIT_FEATURES,
         "SELECTION_FEATURES": unit_list.SELECTION_FEATURES, "PLAYER_FIELDS": PLAYER_FIELDS}
     assert kernels.OBSERVATION_CONSTANTS == expected
+
+
+def test_large_layers_are_zeros_in_huge_pages_and_small_ones_plain_zeros() -> None:
+    from arena.interface.observation import HUGE_PAGE, zeros_in_huge_pages
+
+    for shape in [(2, 3, 4, 4), (5, 27, 64, 64)]:  # under one huge page, and over several
+        layers = zeros_in_huge_pages(shape, torch.int16)
+        assert layers.shape == shape and layers.dtype == torch.int16 and not layers.any()
+    assert 5 * 27 * 64 * 64 * 2 > 2 * HUGE_PAGE

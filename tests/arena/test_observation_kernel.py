@@ -140,3 +140,40 @@ def test_large_layers_are_zeros_in_huge_pages_and_small_ones_plain_zeros() -> No
         layers = zeros_in_huge_pages(shape, torch.int16)
         assert layers.shape == shape and layers.dtype == torch.int16 and not layers.any()
     assert 24 * 27 * 64 * 64 * 2 > 2 * HUGE_PAGE
+
+
+def test_the_threaded_builds_observe_and_act_as_the_serial_ones() -> None:
+    """On two threads the kernels run their threaded builds (games spread over the threads): the same observation
+    and the same state after the same actions as on one thread."""
+    import numba
+
+    from arena.interface.actions import BatchedAction, apply_action_compiled
+    from tests.arena.test_action_kernel import random_actions
+
+    scenario_id = "FullGameTvZ"
+    spec = make_scenario(scenario_id).spec
+    fmt = InterfaceFormat(screen_size=32, minimap_size=32, raw_units=True)
+    ctx = context(scenario_id, fmt, fog=True)
+    state = random_state(scenario_id, batch=8, seed=5)
+    g = torch.Generator().manual_seed(5)
+    state = state.replace(selected=torch.rand(state.selected.shape, generator=g) < 0.5)
+    cells = visible_cells(state, 1, ctx.table, ctx.cells)
+    visible, visibility = perceive(state, 1, ctx, cells)
+    action = random_actions(state, 1, fmt, None, True, g, wild=False)
+    assert isinstance(action, BatchedAction)
+
+    def everything() -> list[torch.Tensor]:
+        fields = unit_fields_compiled(state, 1, ctx, visible)
+        layers = feature_layers_compiled(state, 1, ctx, visible, visibility)
+        after, result = apply_action_compiled(state, action, 1, ctx.table, fmt, spec.geometry, visible, None, True)
+        return [*fields.values(), *layers, after.order_kind, after.order_pos, after.selected, after.camera, result]
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        serial = everything()
+        torch.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        threaded = everything()
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(a, b) for a, b in zip(serial, threaded))

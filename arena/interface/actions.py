@@ -10,7 +10,7 @@ import torch
 
 from arena.interface.economy_actions import ECONOMY_FUNCTIONS, apply_economy, economy_available
 from arena.interface.functions import ALWAYS_AVAILABLE, NUM_FUNCTIONS, UNIT_COMMANDS, ActionResult, FunctionId
-from arena.interface.kernel_tables import kernel_tables
+from arena.interface.kernel_tables import array, kernel_tables
 from arena.interface.selection import (army_units, control_group, idle_workers, one_hot, pick_unit,
                                        replace_or_add, select_idle_worker, select_point)
 from arena.interface.view import (InterfaceFormat, MapGeometry, clamp_camera, minimap_scale, minimap_to_world,
@@ -248,23 +248,21 @@ def apply_action_compiled(state: State, action: BatchedAction, player: int, tabl
     tables = kernel_tables(table, allowed)
     B, U = state.unit_type.shape
 
-    def arr(t: torch.Tensor) -> np.ndarray:
-        return t.contiguous().numpy()
-
     changed = {name: getattr(state, name).clone(memory_format=torch.contiguous_format)
                for name in ("order_kind", "order_pos", "order_unit", "order_type", "unit_target", "selected",
                             "control_groups", "camera")}
     chosen = torch.empty(B, dtype=torch.bool)
     result = torch.empty(B, dtype=torch.long)
     apply_actions(
-        B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos),
-        arr(state.unit_build_left), arr(state.unit_cargo), changed["order_kind"].numpy(),
+        B, array(state.unit_type), array(state.unit_owner), array(state.unit_alive), array(state.unit_pos),
+        array(state.unit_build_left), array(state.unit_cargo), changed["order_kind"].numpy(),
         changed["order_pos"].numpy(), changed["order_unit"].numpy(), changed["order_type"].numpy(),
         changed["unit_target"].numpy(), changed["selected"].numpy(), changed["control_groups"].numpy(),
-        changed["camera"].numpy(), arr(visible), tables.units, tables.functions, player, bool(economy),
-        arr(action.function), arr(action.screen), arr(action.minimap), arr(action.screen2), arr(action.queued),
-        arr(action.select_point_act), arr(action.select_add), arr(action.control_group_act),
-        arr(action.control_group_id), arr(action.select_worker), np.float32(fmt.pixels_per_unit),
+        changed["camera"].numpy(), array(visible), tables.units, tables.functions, player, bool(economy),
+        array(action.function), array(action.screen), array(action.minimap), array(action.screen2),
+        array(action.queued), array(action.select_point_act), array(action.select_add),
+        array(action.control_group_act), array(action.control_group_id), array(action.select_worker),
+        np.float32(fmt.pixels_per_unit),
         int(fmt.screen_size), int(fmt.minimap_size), np.float32(minimap_scale(fmt, geometry)),
         np.float32(geometry.height), np.array(geometry.camera_bounds, dtype=np.float32),
         np.float32(0.5 / fmt.pixels_per_unit), np.empty((B, tables.functions.allowed.shape[0]), dtype=np.bool_),

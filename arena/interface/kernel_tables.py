@@ -36,6 +36,12 @@ def kernel_tables(table: UnitTable, allowed: torch.Tensor | None) -> KernelTable
     return cached[2]
 
 
+def array(tensor: torch.Tensor) -> np.ndarray:
+    """A CPU tensor as the C-contiguous numpy array the kernels take (numba compiles once per array layout): a view
+    of its memory when it is contiguous already (the kernels then write through it), else a copy."""
+    return tensor.contiguous().numpy()
+
+
 def _numpy(t: torch.Tensor, dtype) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy().astype(dtype))
 
@@ -70,4 +76,4 @@ def _function_arrays(table: UnitTable, allowed: torch.Tensor | None) -> Function
         allowed=np.ones(NUM_FUNCTIONS, dtype=np.bool_) if allowed is None else _numpy(allowed, np.bool_))
 
 
-__all__ = ["KernelTables", "kernel_tables"]
+__all__ = ["KernelTables", "array", "kernel_tables"]

@@ -15,7 +15,7 @@ from arena.interface.actions import available_actions
 from arena.interface.features import UNIT_LAYERS, minimap_layers, screen_layers
 from arena.interface.functions import NUM_FUNCTIONS
 from arena.interface.fog import Visibility, units_in_sight, units_in_sight_of_units, visibility_states, visible_cells
-from arena.interface.kernel_tables import kernel_tables
+from arena.interface.kernel_tables import array, kernel_tables
 from arena.interface.selection import army_units, idle_workers
 from arena.interface.unit_list import (NUM_UNIT_FEATURES, SELECTION_FEATURES, control_group_summary, selection_rows,
                                        unit_list)
@@ -153,9 +153,6 @@ def unit_fields_compiled(state: State, player: int, ctx: ObservationContext, vis
     B, U = state.unit_type.shape
     G = state.control_groups.shape[2]
 
-    def arr(t: torch.Tensor) -> np.ndarray:
-        return t.contiguous().numpy()
-
     out = {
         "available_actions": torch.empty(B, NUM_FUNCTIONS, dtype=torch.bool),
         "player": torch.empty(B, PLAYER_FIELDS, dtype=torch.float32),
@@ -169,11 +166,12 @@ def unit_fields_compiled(state: State, player: int, ctx: ObservationContext, vis
         listed[key] = torch.empty(*shape, NUM_UNIT_FEATURES, dtype=torch.float32)
         listed[key + "_mask"] = torch.empty(*shape, dtype=torch.bool)
     observe_units(
-        B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_alive), arr(state.unit_pos), arr(state.unit_hp),
-        arr(state.unit_shields), arr(state.unit_cooldown), arr(state.order_kind), arr(state.queue),
-        arr(state.selected[:, player]), arr(state.control_groups[:, player]), arr(state.unit_resources),
-        arr(state.unit_build_left), arr(state.unit_morph), arr(state.unit_larva), arr(state.unit_cargo),
-        arr(state.wave), arr(state.minerals), arr(state.vespene), arr(visible), arr(state.camera[:, player]),
+        B, array(state.unit_type), array(state.unit_owner), array(state.unit_alive), array(state.unit_pos),
+        array(state.unit_hp), array(state.unit_shields), array(state.unit_cooldown), array(state.order_kind),
+        array(state.queue), array(state.selected[:, player]), array(state.control_groups[:, player]),
+        array(state.unit_resources), array(state.unit_build_left), array(state.unit_morph), array(state.unit_larva),
+        array(state.unit_cargo), array(state.wave), array(state.minerals), array(state.vespene), array(visible),
+        array(state.camera[:, player]),
         tables.units, tables.functions, player, bool(ctx.economy), np.float32(fmt.pixels_per_unit),
         int(fmt.screen_size), np.float32(minimap_scale(fmt, ctx.geometry)), np.float32(ctx.geometry.height),
         bool(fmt.feature_units), bool(fmt.raw_units), bool(fmt.mask_offscreen_enemies),
@@ -201,16 +199,12 @@ def feature_layers_compiled(state: State, player: int, ctx: ObservationContext, 
     minimap = zeros_in_huge_pages((B, len(MINIMAP_LAYERS), fmt.minimap_size, fmt.minimap_size), torch.int16)
     shared = visibility.stride(0) == 0  # one grid for every game (no fog of war): an expanded view
     grids = visibility[:1] if shared else visibility
-
-    def arr(t: torch.Tensor) -> np.ndarray:
-        return t.contiguous().numpy()
-
-    paint_layers(B, arr(state.unit_type), arr(state.unit_owner), arr(state.unit_pos), arr(state.unit_hp),
-                 arr(state.unit_shields), arr(state.selected[:, player]), arr(visible), arr(state.camera[:, player]),
-                 arr(grids.to(torch.int64)), shared, kernel_tables(ctx.table, ctx.allowed).units, player,
+    paint_layers(B, array(state.unit_type), array(state.unit_owner), array(state.unit_pos), array(state.unit_hp),
+                 array(state.unit_shields), array(state.selected[:, player]), array(visible),
+                 array(state.camera[:, player]), array(grids.to(torch.int64)), shared, kernel_tables(ctx.table, ctx.allowed).units, player,
                  np.float32(fmt.pixels_per_unit), np.float32(fmt.camera_width / 2),
                  np.float32(minimap_scale(fmt, ctx.geometry)), np.float32(ctx.geometry.height),
-                 arr(ctx.playable.to(torch.float32).cpu()), _SCREEN_CHANNELS, _MINIMAP_CHANNELS, screen.numpy(),
+                 array(ctx.playable.to(torch.float32).cpu()), _SCREEN_CHANNELS, _MINIMAP_CHANNELS, screen.numpy(),
                  minimap.numpy())
     return screen, minimap
 

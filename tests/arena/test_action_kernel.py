@@ -19,7 +19,8 @@ from arena.sim.state import Order, State
 from arena.sim.units import unit_table
 from tests.arena.test_kernels import random_state
 
-FORMATS = [InterfaceFormat(feature_layers=False, screen_size=16, minimap_size=16), InterfaceFormat(feature_layers=False)]
+FORMATS = [InterfaceFormat(feature_layers=False, screen_size=16, minimap_size=16),
+           InterfaceFormat(feature_layers=False)]
 
 
 def random_actions(state: State, player: int, fmt: InterfaceFormat, allowed, economy: bool, g: torch.Generator,

@@ -43,32 +43,37 @@ def _in_disc(x, y, dx, dy, px, py, r):
     return (dx == 0 and dy == 0) or np.float32(math.sqrt(gx * gx + gy * gy)) <= r
 
 
+@numba.njit(cache=True)
+def _paint_disc(grid, channels, values, density, counted, px, py, r):
+    """One unit as a disc at (px, py) pixels with radius r into grid [C, S, S]: values[c] into channels[c] of every
+    pixel it covers, over what is there (a later unit is on top); with `counted`, +1 into density [S, S] there."""
+    S = grid.shape[1]
+    cx, cy, k = _disc_pixels(px, py, r, S)
+    for dy in range(-k, k + 1):
+        y = cy + dy
+        if y < 0 or y >= S:
+            continue
+        for dx in range(-k, k + 1):
+            x = cx + dx
+            if x < 0 or x >= S or not _in_disc(x, y, dx, dy, px, py, r):
+                continue
+            for c in range(channels.shape[0]):
+                grid[channels[c], y, x] = values[c]
+            if counted:
+                density[y, x] += 1
+
+
 @numba.njit(cache=True, parallel=True)
 def paint_discs(values, drawn, pos_px, radius_px, layers, density):
     """values [B, U, F] float32, drawn [B, U] bool, pos_px [B, U, 2] float32 (x, y) pixels, radius_px [B, U]
     float32; writes layers [B, F, S, S] and density [B, S, S] (float32, zero on entry)."""
     B, U, F = values.shape
-    S = layers.shape[2]
+    channels = np.arange(F)
     for b in numba.prange(B):
         for u in range(U):
-            if not drawn[b, u]:
-                continue
-            px = pos_px[b, u, 0]
-            py = pos_px[b, u, 1]
-            r = radius_px[b, u]
-            cx, cy, k = _disc_pixels(px, py, r, S)
-            for dy in range(-k, k + 1):
-                y = cy + dy
-                if y < 0 or y >= S:
-                    continue
-                for dx in range(-k, k + 1):
-                    x = cx + dx
-                    if x < 0 or x >= S:
-                        continue
-                    if _in_disc(x, y, dx, dy, px, py, r):
-                        for f in range(F):
-                            layers[b, f, y, x] = values[b, u, f]
-                        density[b, y, x] += 1.0
+            if drawn[b, u]:
+                _paint_disc(layers[b], channels, values[b, u], density[b], True, pos_px[b, u, 0], pos_px[b, u, 1],
+                            radius_px[b, u])
 
 
 paint_discs = GamesKernel(paint_discs)
@@ -153,6 +158,18 @@ def _ceil(x):
     return np.float32(np.ceil(x))
 
 
+@numba.njit(cache=True)
+def _player_id(owner):
+    """pysc2's player id of a unit's owner: 1 and 2 for the players, 16 for neutral (features.player_id)."""
+    return _PLAYER_ID_NEUTRAL if owner == _NEUTRAL else owner + 1
+
+
+@numba.njit(cache=True)
+def _ratio(value, maximum):
+    """pysc2's 0-255 ratio columns: floor(value / maximum * 255), in float32."""
+    return _floor(value / maximum * _MAX_RATIO)
+
+
 @numba.njit(cache=True, inline="always")
 def _relative(owner, player):
     if owner == _NEUTRAL:
@@ -186,7 +203,7 @@ def _player_fields(b, player, kind, owner, alive, order_kind, queue, build_left,
         used += supply + queued
         if build_left[b, i] <= 0:
             cap += T.supply_provided[k]
-        larvae += _floor((larva[b, i]))
+        larvae += _floor(larva[b, i])
         if T.worker[k]:
             workers += 1
             if order_kind[b, i, 0] == _ORDER_NONE:
@@ -196,11 +213,11 @@ def _player_fields(b, player, kind, owner, alive, order_kind, queue, build_left,
             if T.armed[k] and T.mobile[k]:
                 army += 1
     out[0] = np.float32(player + 1)
-    out[1] = _floor((minerals[b, player]))
-    out[2] = _floor((vespene[b, player]))
-    out[3] = _ceil((used))
+    out[1] = _floor(minerals[b, player])
+    out[2] = _floor(vespene[b, player])
+    out[3] = _ceil(used)
     out[4] = min(cap, _SUPPLY_LIMIT)
-    out[5] = _ceil((army_supply))
+    out[5] = _ceil(army_supply)
     out[6] = np.float32(workers)
     out[7] = np.float32(idle)
     out[8] = np.float32(army)
@@ -290,26 +307,26 @@ def _unit_row(b, i, player, kind, owner, hp, shields, cooldown, order_kind, queu
         row[c] = _ZERO
     row[0] = np.float32(T.pysc2_id[k])
     row[1] = np.float32(_relative(owner[b, i], player))
-    row[2] = _ceil((health))
-    row[3] = _ceil((shield))
+    row[2] = _ceil(health)
+    row[3] = _ceil(shield)
     making = morph[b, i] if morph[b, i] > 0 else k
     total = max(T.build_loops[making], _ONE)
     progress = _HUNDRED * (_ONE - build_left[b, i] / total)
-    row[6] = _floor((min(max(progress, _ZERO), _HUNDRED)))
-    row[7] = _floor((health / T.max_hp[k] * _MAX_RATIO))
-    row[8] = _floor((shield / max(T.max_shields[k], _ONE) * _MAX_RATIO))
+    row[6] = _floor(min(max(progress, _ZERO), _HUNDRED))
+    row[7] = _ratio(health, T.max_hp[k])
+    row[8] = _ratio(shield, max(T.max_shields[k], _ONE))
     row[10] = _DISPLAY_VISIBLE
-    row[11] = np.float32(_PLAYER_ID_NEUTRAL if owner[b, i] == _NEUTRAL else owner[b, i] + 1)
-    row[12] = _floor((x_px))
-    row[13] = _floor((y_px))
+    row[11] = np.float32(_player_id(owner[b, i]))
+    row[12] = _floor(x_px)
+    row[13] = _floor(y_px)
     row[15] = T.radius[k] * scale
     row[16] = _CLOAK_NOT_CLOAKED
     row[17] = _ONE if selected[b, i] else _ZERO
     if T.resource[k] == _RESOURCE_MINERALS:
-        row[20] = _ceil((resources[b, i]))
+        row[20] = _ceil(resources[b, i])
     else:
-        row[21] = _ceil((resources[b, i]))
-    row[25] = _ceil((max(cooldown[b, i], _ZERO)))
+        row[21] = _ceil(resources[b, i])
+    row[25] = _ceil(max(cooldown[b, i], _ZERO))
     length = 0
     for q in range(order_kind.shape[2]):
         if order_kind[b, i, q] != 0:
@@ -360,8 +377,8 @@ def observe_units(kind, owner, alive, pos, hp, shields, cooldown, order_kind, qu
             row = selection_rows[b, i]
             row[0] = np.float32(T.pysc2_id[k])
             row[1] = np.float32(_relative(owner[b, i], player))
-            row[2] = _ceil((max(hp[b, i], _ZERO)))
-            row[3] = _ceil((shields[b, i]))
+            row[2] = _ceil(max(hp[b, i], _ZERO))
+            row[3] = _ceil(shields[b, i])
             for c in range(4, row.shape[0]):
                 row[c] = _ZERO
             selection_mask[b, i] = selected[b, i] and visible[b, i]
@@ -412,14 +429,14 @@ def _unit_layer_values(b, i, player, kind, owner, hp, shields, selected, T, out)
     """What unit i of game b paints into each of UNIT_LAYERS (arena.interface.features.unit_layer_values)."""
     k = kind[b, i]
     health = max(hp[b, i], _ZERO)
-    out[0] = _PLAYER_ID_NEUTRAL if owner[b, i] == _NEUTRAL else owner[b, i] + 1
+    out[0] = _player_id(owner[b, i])
     out[1] = _relative(owner[b, i], player)
     out[2] = T.pysc2_id[k]
     out[3] = 1 if selected[b, i] else 0
     out[4] = int(_ceil(health))
-    out[5] = int(_floor(health / T.max_hp[k] * _MAX_RATIO))
+    out[5] = int(_ratio(health, T.max_hp[k]))
     out[6] = int(_ceil(shields[b, i]))
-    out[7] = int(_floor(shields[b, i] / max(T.max_shields[k], _ONE) * _MAX_RATIO))
+    out[7] = int(_ratio(shields[b, i], max(T.max_shields[k], _ONE)))
     out[8] = 1
 
 
@@ -427,24 +444,11 @@ def _unit_layer_values(b, i, player, kind, owner, hp, shields, selected, T, out)
 def _paint_units(b, grid, channels, count, density, pos_x, pos_y, radius, values, drawn):
     """Units of game b as discs into grid [C, S, S]: unit i's values[i, :count] into channels[:count], the higher
     slot on top; with `density` >= 0 the channel that counts how many cover each pixel."""
-    S = grid.shape[1]
+    counted = density >= 0
     for i in range(values.shape[0]):
-        if not drawn[b, i]:
-            continue
-        px, py, r = pos_x[i], pos_y[i], radius[i]
-        cx, cy, k = _disc_pixels(px, py, r, S)
-        for dy in range(-k, k + 1):
-            y = cy + dy
-            if y < 0 or y >= S:
-                continue
-            for dx in range(-k, k + 1):
-                x = cx + dx
-                if x < 0 or x >= S or not _in_disc(x, y, dx, dy, px, py, r):
-                    continue
-                for c in range(count):
-                    grid[channels[c], y, x] = values[i, c]
-                if density >= 0:
-                    grid[density, y, x] += 1
+        if drawn[b, i]:
+            _paint_disc(grid, channels[:count], values[i], grid[max(density, 0)], counted, pos_x[i], pos_y[i],
+                        radius[i])
 
 
 @numba.njit(cache=True)

@@ -17,6 +17,7 @@ import dataclasses
 import math
 import os
 import sys
+import types
 from pathlib import Path
 
 import numba
@@ -191,8 +192,6 @@ class GamesKernel:
 def _renamed(function, suffix: str):
     """A copy of `function` whose qualified name ends in `suffix` (numba names its cache files by qualified name, so
     two builds of one source need two names)."""
-    import types
-
     twin = types.FunctionType(function.__code__, function.__globals__, function.__name__ + suffix,
                               function.__defaults__, function.__closure__)
     twin.__qualname__ = function.__qualname__ + suffix

@@ -13,7 +13,7 @@ from agents.scripted.army import ArmyAgent
 from agents.scripted.build_marines import BuildMarinesAgent
 from agents.scripted.counter_pick import CounterPickAgent, composition_named
 from agents.scripted.collect_minerals_and_gas import CollectMineralsAndGasAgent
-from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent
+from agents.scripted.collect_mineral_shards import CollectMineralShardsAgent, VoronoiShardsAgent
 from agents.scripted.defeat_roaches import DefeatRoachesAgent
 from agents.scripted.defeat_zerglings_and_banelings import DefeatZerglingsAndBanelingsAgent
 from agents.scripted.find_and_defeat_zerglings import FindAndDefeatZerglingsAgent
@@ -75,10 +75,21 @@ def _scripted(scenario_id: str) -> BatchedAgent:
 
 SCRIPTED_PREFIX = "scripted:"
 """`scripted:<option>`: the scenario's scripted agent with an option; CounterPick's take a composition
-(`scripted:zerglings`, `scripted:roaches`, `scripted:banelings`), `scripted` alone picks at random."""
+(`scripted:zerglings`, `scripted:roaches`, `scripted:banelings`), `scripted` alone picks at random;
+CollectMineralShards' `scripted:voronoi` is its memoryless strategy (each Marine to the nearest shard of its own
+territory), which a policy can clone."""
 SCRIPTED_OPTIONS: dict[str, Callable[[str, int], BatchedAgent]] = {
     "CounterPick": lambda option, seed: CounterPickAgent(composition=composition_named(option), seed=seed),
+    "CollectMineralShards": lambda option, seed: _one_option("CollectMineralShards", option, {
+        "voronoi": VoronoiShardsAgent}),
 }
+
+
+def _one_option(scenario: str, option: str, agents: dict[str, Callable[[], BatchedAgent]]) -> BatchedAgent:
+    if option not in agents:
+        raise ValueError(f"the scripted agent of {scenario} has no option {option!r}; its options: "
+                         f"{', '.join(sorted(agents))}")
+    return agents[option]()
 
 
 def _scripted_with_option(scenario_id: str, option: str, seed: int) -> BatchedAgent:

@@ -1,7 +1,7 @@
 """How well simpler, memoryless strategies play two mini-games, beside the scripted agents: what a policy that reads
 only the present observation can be expected to reach (or to clone) on CollectMineralShards and DefeatRoaches.
 
-- CollectMineralShards, `voronoi`: each Marine walks to the nearest shard of its own territory (the shards nearer
+- CollectMineralShards, `voronoi` (`scripted:voronoi`, agents.scripted.collect_mineral_shards): each Marine walks to the nearest shard of its own territory (the shards nearer
   to it than to the other Marine); the selected Marine gets its next shard when it stands idle, else the other one is
   selected when it stands idle. No plan, no queue: everything it reads is in the observation. The scripted agent
   plans both routes ahead and queues them.
@@ -30,47 +30,13 @@ from agents.base import BatchedAgent  # noqa: E402
 from agents.registry import make_agent  # noqa: E402
 from agents.rollout import play_episodes  # noqa: E402
 from agents.scripted import commands  # noqa: E402
-from agents.scripted.collect_mineral_shards import marine_rows  # noqa: E402
+from agents.scripted.collect_mineral_shards import VoronoiShardsAgent  # noqa: E402
 from agents.scripted.units import INF, ScreenUnits, centroid, gather_rows  # noqa: E402
 from arena.interface.actions import BatchedAction  # noqa: E402
 from arena.interface.functions import FunctionId  # noqa: E402
 from arena.interface.view import InterfaceFormat  # noqa: E402
 
 STICKY_NONE = -1.0
-
-
-class VoronoiShards(BatchedAgent):
-    """CollectMineralShards without memory: each Marine takes the nearest shard of its own territory when idle."""
-
-    name = "voronoi"
-
-    def reset(self, num_envs: int) -> None:
-        pass
-
-    def act(self, obs: dict[str, torch.Tensor], first: torch.Tensor) -> BatchedAction:
-        units = ScreenUnits.read(obs)
-        B, device = first.shape[0], first.device
-        size = int(obs["feature_screen"].shape[-1])
-        rows, present = marine_rows(units)
-        pos = units.pos.gather(1, rows[..., None].expand(-1, -1, 2))  # [B, 2, 2]
-        selected = units.selected.gather(1, rows) & present
-        idle = (units.order_length.gather(1, rows) == 0) & present
-        away = torch.where(present[..., None], torch.linalg.vector_norm(units.pos[:, None] - pos[:, :, None], dim=-1),
-                           INF)  # [B, 2, U] each Marine's distance to every unit
-        single = selected.sum(dim=1) == 1
-        me = selected.long().argmax(dim=1)
-        other = 1 - me
-        mine = units.neutral & (gather_rows(away, me) <= gather_rows(away, other))
-        mine = torch.where(mine.any(dim=1, keepdim=True), mine, units.neutral)
-        target = gather_rows(units.pos, torch.where(mine, gather_rows(away, me), INF).argmin(dim=1))
-        move = single & gather_rows(idle, me) & mine.any(dim=1)
-        switch = single & ~gather_rows(idle, me) & gather_rows(idle, other)
-        neediest = (~idle).long().argmin(dim=1)
-        return commands.choose([
-            (~single & present.any(dim=1), commands.select_point(gather_rows(pos, neediest), size)),
-            (move, commands.screen_command(FunctionId.Move_screen, target, size)),
-            (switch, commands.select_point(gather_rows(pos, other), size)),
-        ], commands.no_op(B, device))
 
 
 class FocusFire(BatchedAgent):
@@ -104,7 +70,7 @@ class FocusFire(BatchedAgent):
         ], commands.no_op(B, device))
 
 
-STRATEGIES = {"CollectMineralShards": VoronoiShards, "DefeatRoaches": FocusFire}
+STRATEGIES = {"CollectMineralShards": VoronoiShardsAgent, "DefeatRoaches": FocusFire}
 
 
 def mean_score(scenario: str, agent: BatchedAgent, size: int, episodes: int, seed: int) -> float:
@@ -122,11 +88,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"mean score over {args.episodes} episodes (seed {args.seed}), one torch thread "
           f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
-    print(f"{'scenario':<22} {'strategy':<12} " + " ".join(f"{f'{s} px':>8}" for s in args.sizes))
+    print(f"{'scenario':<22} {'strategy':<38} " + " ".join(f"{f'{s} px':>8}" for s in args.sizes))
     for scenario, strategy in STRATEGIES.items():
         for name, make in ((strategy.name, strategy), ("scripted", lambda: make_agent("scripted", scenario))):
             scores = [mean_score(scenario, make(), size, args.episodes, args.seed) for size in args.sizes]
-            print(f"{scenario:<22} {name:<12} " + " ".join(f"{score:8.1f}" for score in scores), flush=True)
+            print(f"{scenario:<22} {name:<38} " + " ".join(f"{score:8.1f}" for score in scores), flush=True)
 
 
 if __name__ == "__main__":

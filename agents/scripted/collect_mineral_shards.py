@@ -141,3 +141,41 @@ class CollectMineralShardsAgent(BatchedAgent):
             (append, commands.screen_command(FunctionId.Move_screen, target, size, queued=queued)),
             (single & other_has_room, commands.select_point(gather_rows(pos, other), size)),
         ], commands.no_op(B, device))
+
+
+class VoronoiShardsAgent(BatchedAgent):
+    """CollectMineralShards without memory (`scripted:voronoi`): each Marine walks to the nearest shard of its own
+    territory (the shards nearer to it than to the other Marine) when it stands idle; the selected Marine gets its
+    next shard when idle, else the other one is selected when it is idle. Everything it reads is in the present
+    observation (positions, which Marine is selected, which stands idle), so a policy can clone it; the scripted
+    agent's planned and queued routes live in its memory."""
+
+    name = "scripted-CollectMineralShards-voronoi"
+
+    def reset(self, num_envs: int) -> None:
+        pass
+
+    def act(self, obs: dict[str, torch.Tensor], first: torch.Tensor) -> BatchedAction:
+        units = ScreenUnits.read(obs)
+        B, device = first.shape[0], first.device
+        size = int(obs["feature_screen"].shape[-1]) if "feature_screen" in obs else REFERENCE_SIZE
+        rows, present = marine_rows(units)
+        pos = units.pos.gather(1, rows[..., None].expand(-1, -1, 2))  # [B, 2, 2]
+        selected = units.selected.gather(1, rows) & present
+        idle = (units.order_length.gather(1, rows) == 0) & present
+        away = torch.where(present[..., None], torch.linalg.vector_norm(units.pos[:, None] - pos[:, :, None], dim=-1),
+                           INF)  # [B, 2, U] each Marine's distance to every unit
+        single = selected.sum(dim=1) == 1
+        me = selected.long().argmax(dim=1)
+        other = 1 - me
+        mine = units.neutral & (gather_rows(away, me) <= gather_rows(away, other))
+        mine = torch.where(mine.any(dim=1, keepdim=True), mine, units.neutral)
+        target = gather_rows(units.pos, torch.where(mine, gather_rows(away, me), INF).argmin(dim=1))
+        move = single & gather_rows(idle, me) & mine.any(dim=1)
+        switch = single & ~gather_rows(idle, me) & gather_rows(idle, other)
+        neediest = (~idle).long().argmin(dim=1)
+        return commands.choose([
+            (~single & present.any(dim=1), commands.select_point(gather_rows(pos, neediest), size)),
+            (move, commands.screen_command(FunctionId.Move_screen, target, size)),
+            (switch, commands.select_point(gather_rows(pos, other), size)),
+        ], commands.no_op(B, device))

@@ -1,10 +1,10 @@
 """How well simpler, memoryless strategies play two mini-games, beside the scripted agents: what a policy that reads
 only the present observation can be expected to reach (or to clone) on CollectMineralShards and DefeatRoaches.
 
-- CollectMineralShards, `voronoi` (`scripted:voronoi`, agents.scripted.collect_mineral_shards): each Marine walks to the nearest shard of its own territory (the shards nearer
-  to it than to the other Marine); the selected Marine gets its next shard when it stands idle, else the other one is
-  selected when it stands idle. No plan, no queue: everything it reads is in the observation. The scripted agent
-  plans both routes ahead and queues them.
+- CollectMineralShards, `voronoi` (`scripted:voronoi`, agents.scripted.collect_mineral_shards): each Marine works
+  the shards of its own territory (those nearer to it than to the other Marine): an idle selected Marine walks to its
+  nearest shard, one arriving at a shard gets the next queued behind it, else the other Marine is selected when it is
+  idle or arriving. No plan: everything it reads is in the observation. The scripted agent plans both routes ahead.
 - DefeatRoaches, `focus_fire`: select the army, attack the weakest Roach (ties: the nearest), and keep at it. The
   scripted agent pulls the Roaches one at a time with a bait Marine.
 

@@ -143,12 +143,18 @@ class CollectMineralShardsAgent(BatchedAgent):
         ], commands.no_op(B, device))
 
 
+ARRIVING_STEPS = 3.0
+"""`scripted:voronoi` takes a walking Marine to be arriving when a shard lies within this many agent steps of it,
+and queues its next shard then."""
+
+
 class VoronoiShardsAgent(BatchedAgent):
-    """CollectMineralShards without memory (`scripted:voronoi`): each Marine walks to the nearest shard of its own
-    territory (the shards nearer to it than to the other Marine) when it stands idle; the selected Marine gets its
-    next shard when idle, else the other one is selected when it is idle. Everything it reads is in the present
-    observation (positions, which Marine is selected, which stands idle), so a policy can clone it; the scripted
-    agent's planned and queued routes live in its memory."""
+    """CollectMineralShards without memory (`scripted:voronoi`): each Marine works the shards of its own territory
+    (those nearer to it than to the other Marine). Each agent step does one thing: an idle selected Marine walks to
+    its nearest shard; a selected Marine arriving at a shard (one within ARRIVING_STEPS, with no order queued) gets
+    the shard nearest to that one queued behind it; otherwise the other Marine is selected when it stands idle or is
+    arriving. Everything it reads is in the present observation (positions, which Marine is selected, how many
+    orders each holds), so a policy can clone it; the scripted agent's planned routes live in its memory."""
 
     name = "scripted-CollectMineralShards-voronoi"
 
@@ -162,20 +168,29 @@ class VoronoiShardsAgent(BatchedAgent):
         rows, present = marine_rows(units)
         pos = units.pos.gather(1, rows[..., None].expand(-1, -1, 2))  # [B, 2, 2]
         selected = units.selected.gather(1, rows) & present
-        idle = (units.order_length.gather(1, rows) == 0) & present
-        away = torch.where(present[..., None], torch.linalg.vector_norm(units.pos[:, None] - pos[:, :, None], dim=-1),
-                           INF)  # [B, 2, U] each Marine's distance to every unit
+        orders = units.order_length.gather(1, rows)
+        idle = (orders == 0) & present
+        away = torch.where(present[..., None], distances(pos, units.pos), INF)  # [B, 2, U] Marine to every unit
+        to_shard, shard_row = torch.where(units.neutral[:, None], away, INF).min(dim=2)  # [B, 2] its nearest shard
+        arriving = (orders == 1) & (to_shard <= ARRIVING_STEPS * STEP_PX * size / REFERENCE_SIZE)
         single = selected.sum(dim=1) == 1
         me = selected.long().argmax(dim=1)
         other = 1 - me
         mine = units.neutral & (gather_rows(away, me) <= gather_rows(away, other))
         mine = torch.where(mine.any(dim=1, keepdim=True), mine, units.neutral)
         target = gather_rows(units.pos, torch.where(mine, gather_rows(away, me), INF).argmin(dim=1))
+        here_row = gather_rows(shard_row, me)  # the shard the selected Marine is arriving at
+        later = units.neutral & (torch.arange(units.pos.shape[1], device=device)[None] != here_row[:, None])
+        later = torch.where((mine & later).any(dim=1, keepdim=True), mine & later, later)
+        from_here = distances(gather_rows(units.pos, here_row)[:, None], units.pos)[:, 0]
+        after = gather_rows(units.pos, torch.where(later, from_here, INF).argmin(dim=1))
         move = single & gather_rows(idle, me) & mine.any(dim=1)
-        switch = single & ~gather_rows(idle, me) & gather_rows(idle, other)
+        queue = single & gather_rows(arriving, me) & later.any(dim=1)
+        switch = single & (gather_rows(idle, other) | gather_rows(arriving, other))
         neediest = (~idle).long().argmin(dim=1)
         return commands.choose([
             (~single & present.any(dim=1), commands.select_point(gather_rows(pos, neediest), size)),
             (move, commands.screen_command(FunctionId.Move_screen, target, size)),
+            (queue, commands.screen_command(FunctionId.Move_screen, after, size, queued=True)),
             (switch, commands.select_point(gather_rows(pos, other), size)),
         ], commands.no_op(B, device))

@@ -52,14 +52,15 @@ def test_the_mineral_shards_agent_plays_as_well_on_a_32_pixel_screen():
 
 
 def test_the_memoryless_mineral_shards_agent_plays_near_the_planning_one_at_32_pixels():
-    """`scripted:voronoi` reads only the present observation (what a policy can clone): it scored 100.5 over 16
-    episodes at 32 x 32 against the planning agent's 132.6 and random play's 8.7."""
+    """`scripted:voronoi` reads only the present observation (what a policy can clone): it scored 111.4 over 64
+    episodes at 32 x 32 against the planning agent's 132.6 and random play's 8.7 (100.5 before it queued a shard
+    when arriving at one)."""
     env = arena.make("CollectMineralShards", num_envs=EPISODES, interface=InterfaceFormat(screen_size=32,
                                                                                           minimap_size=32))
     agent = make_agent("scripted:voronoi", "CollectMineralShards")
     assert agent.name == "scripted-CollectMineralShards-voronoi"
     result = play_episodes(env, agent, seed=7)
-    assert result.mean >= 80.0, result.scores
+    assert result.mean >= 95.0, result.scores
     with pytest.raises(ValueError, match="CollectMineralShards has no option 'greedy'; its options: voronoi"):
         make_agent("scripted:greedy", "CollectMineralShards")
 

@@ -56,6 +56,8 @@ ACTION_SPACES: Mapping[str, ActionSpace] = {space.name: space for space in (
                 "and fighting mini-games"),
     ActionSpace("screen", _without(FunctionId.move_camera, *MINIMAP_FUNCTIONS), ACT_NOW,
                 "no camera and no minimap functions; queued fixed to 0: for mini-games whose map fits on the screen"),
+    ActionSpace("screen_queued", _without(FunctionId.move_camera, *MINIMAP_FUNCTIONS), (),
+                "as screen, but queued is chosen: for policies cloned from agents that queue orders"),
 )}
 """The action spaces by name (`arena train --action-space NAME`)."""
 

@@ -59,6 +59,14 @@ def test_a_policy_never_leaves_its_action_space(kind):
     assert full.arguments["queued"].entropy().max() > 0.5  # without the fixed argument, queued is a choice
 
 
+def test_the_screen_queued_space_chooses_queued_and_keeps_the_screen_space_functions():
+    queued, screen = action_space("screen_queued"), action_space("screen")
+    assert queued.functions == screen.functions and queued.fixed_arguments == ()
+    policy = make_policy("entity", FORMAT, **queued.policy_options())
+    distribution = policy(policy.encode(_selected_observation())).distribution
+    assert distribution.arguments["queued"].entropy().max() > 0.5
+
+
 def test_the_entity_policy_has_rows_only_for_its_functions():
     moves = (int(FunctionId.select_army), int(FunctionId.Move_screen), int(FunctionId.Attack_screen))
     policy = make_policy("entity", FORMAT, functions=moves)
@@ -179,7 +187,7 @@ def test_every_preset_makes_a_valid_config_and_a_policy():
         assert policy.config.functions == action_space(config.action_space).functions or (
             action_space(config.action_space).functions is None)
         assert policy.config.time_limit_loops is not None
-    assert set(ACTION_SPACES) == {"full", "no_camera", "move", "screen"}
+    assert set(ACTION_SPACES) == {"full", "no_camera", "move", "screen", "screen_queued"}
 
 
 def test_arena_train_uses_the_preset_and_options_override_it(tmp_path, capsys):

@@ -84,7 +84,13 @@ def warm_start(config: TrainConfig, folder: str | Path,
     seconds["collect"] = time.perf_counter() - start
     start = time.perf_counter()
     say(f"warm start: cloning {len(examples):,} steps, {config.warm_start_epochs} epochs")
-    history = clone(policy, examples, cloning)
+    epoch_start = time.perf_counter()
+
+    def on_epoch(stats: EpochStats) -> None:
+        say(f"warm start: epoch {stats.epoch}/{config.warm_start_epochs}: loss {stats.loss:.3f}, function accuracy "
+            f"{stats.function_accuracy:.3f} ({time.perf_counter() - epoch_start:.0f} s)")
+
+    history = clone(policy, examples, cloning, on_epoch=on_epoch)
     seconds["clone"] = time.perf_counter() - start
     save_policy(policy, folder / POLICY)
     report = WarmStartReport(policy=cloned_policy_path(folder), teacher_scores=scores, examples=len(examples),

@@ -276,8 +276,10 @@ def test_a_warm_start_clones_the_teacher_first_and_a_resume_keeps_the_clone(tmp_
     out = tmp_path / "run"
     run = ["train", "MoveToBeacon", "--steps", "128", "--num-envs", "8", "--unroll", "16", "--minibatches", "2",
            "--eval-episodes", "0", "--warm-start", "scripted", "--warm-start-episodes", "2",
-           "--warm-start-epochs", "1", "--kl-coef", "0.1", "--out", str(out), "--quiet"]
+           "--warm-start-epochs", "1", "--kl-coef", "0.1", "--out", str(out)]
     assert main(run) == 0
+    said = capsys.readouterr()
+    assert "warm start: epoch 1/1: loss" in said.out + said.err  # each cloning epoch is reported as it ends
     summary = json.loads((out / "warm_start" / "warm_start.json").read_text())
     assert summary["teacher"] == "scripted" and summary["episodes"] == 2 and summary["teacher_mean"] > 10
     assert summary["examples"] > 0 and len(list((out / "warm_start" / "replays").iterdir())) == 2

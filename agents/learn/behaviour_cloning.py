@@ -47,6 +47,8 @@ class CloningConfig:
     so `--init` and `--kl-to` find the same architecture."""
     see_time: bool = True
     """The cloned policy reads the fraction of the episode left (as `arena train` policies do by default)."""
+    relative_positions: bool = False
+    """Entity policies: each unit also reads its offset from the selection and the player's other units."""
 
 
 @dataclasses.dataclass
@@ -208,8 +210,10 @@ def new_policy_for(paths: list[Path], config: CloningConfig) -> Policy:
         spec = make_scenario(scenario_id).spec
     except KeyError:
         raise ReplayError(paths[0], f"the scenario {scenario_id} is not known to this arena") from None
+    options = {"relative_positions": True} if config.relative_positions else {}
     return make_policy(config.policy, interface, **action_space(config.action_space).policy_options(),
-                       time_limit_loops=spec.time_limit_loops if config.see_time else None).to(config.device)
+                       time_limit_loops=spec.time_limit_loops if config.see_time else None, **options
+                       ).to(config.device)
 
 
 @dataclasses.dataclass(frozen=True)

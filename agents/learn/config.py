@@ -102,6 +102,9 @@ class TrainConfig(LearningSettings):
     no_camera, screen); kept in the policy's config, so it goes wherever the policy plays."""
     see_time: bool = True
     """The policy reads the fraction of the episode left (PolicyConfig.time_limit_loops)."""
+    relative_positions: bool = False
+    """Entity policies: each unit also reads its offset from the selected units and from the player's other units
+    (EntityConfig.relative_positions)."""
     stagger: bool = True
     """One-player scenarios: each game's first episode starts part of the way in (arena.env.staggered_start), so
     the games of a batch do not all end on the same step."""
@@ -129,6 +132,8 @@ class TrainConfig(LearningSettings):
             raise ValueError("warm_start records one-player episodes; for a two-player scenario record games with "
                              "`arena play --agents ... --replay-dir DIR`, clone them with `arena train bc`, and pass "
                              "--init (and --kl-to)")
+        if self.relative_positions and self.policy != "entity":
+            raise ValueError(f"relative_positions is an option of the entity policy, not of {self.policy!r}")
         if self.critic_warmup < 0:
             raise ValueError(f"critic_warmup must be 0 or more agent steps, got {self.critic_warmup}")
         if self.warm_start and (self.warm_start_episodes < 1 or self.warm_start_epochs < 1):
@@ -141,10 +146,12 @@ class TrainConfig(LearningSettings):
 
     @property
     def policy_options(self) -> dict:
-        """The policy config fields this run sets: its action space and, with see_time, the time limit."""
+        """The policy config fields this run sets: its action space, with see_time the time limit, and (entity
+        policies) relative_positions when it is on."""
         spec = make_scenario(resolve_id(self.scenario)).spec
         return {**action_space(self.action_space).policy_options(),
-                "time_limit_loops": spec.time_limit_loops if self.see_time else None}
+                "time_limit_loops": spec.time_limit_loops if self.see_time else None,
+                **({"relative_positions": True} if self.relative_positions else {})}
 
 
 TRAIN_DEFAULTS: Mapping[str, Any] = types.MappingProxyType({field.name: field.default

@@ -41,7 +41,10 @@ def _preset(scenario: str, steps: int, note: str, **changes: Any) -> Preset:
 
 PRESETS: Mapping[str, Preset] = types.MappingProxyType({preset.scenario: preset for preset in (
     _preset("MoveToBeacon", 100_000, "one Marine to the beacon"),
-    _preset("CollectMineralShards", 2_000_000, "two Marines collecting shards", reward_scale=0.5),
+    _preset("CollectMineralShards", 2_000_000, "cloned from the memoryless split (scripted:voronoi), then PPO near "
+            "the clone", reward_scale=0.5, screen_size=32, minimap_size=32, action_space="screen_queued",
+            relative_positions=True, warm_start="scripted:voronoi", warm_start_episodes=64, warm_start_epochs=12,
+            kl_coef=0.3, learning_rate=2e-4, critic_warmup=16_384),
     _preset("FindAndDefeatZerglings", 2_000_000, "cloned from the scripted agent's sweeps, then PPO near the clone",
             screen_size=32, minimap_size=32, action_space="full", warm_start="scripted", kl_coef=0.1,
             learning_rate=2e-4),

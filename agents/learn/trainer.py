@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 import arena
 from agents.base import BatchedAgent
-from agents.learn.config import Algorithm, TrainConfig
+from agents.learn.config import TRAIN_DEFAULTS, Algorithm, TrainConfig
 from agents.learn.learner import Learner, Rollout, SeatStep, collect
 from agents.learn.warm_start import WarmStartReport, cloned_policy_path, warm_start
 from agents.policies import make_policy
@@ -163,6 +163,8 @@ class Trainer:
                 raise FileNotFoundError(f"nothing to resume in {self.folder}: no config.json")
             saved = json.loads(existing.read_text())
             mine = json.loads(json.dumps(dataclasses.asdict(config)))
+            defaults = json.loads(json.dumps(dict(TRAIN_DEFAULTS)))
+            saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}  # fields added since
             if saved != mine:
                 changed = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
                 raise ValueError(f"{self.folder} was trained with another configuration (differs in {changed}); "

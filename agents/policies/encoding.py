@@ -190,6 +190,8 @@ ORDER_ABILITIES = (ABILITY_MOVE, ABILITY_ATTACK, ABILITY_HOLD)
 """The general abilities a unit's first order is matched against (one-hot columns)."""
 NUM_UNIT_NUMBERS = 17 + len(ORDER_ABILITIES)
 """Columns of `unit_numbers`."""
+UNIT_NUMBER_X, UNIT_NUMBER_Y, UNIT_NUMBER_SELECTED = 7, 8, 10
+"""The columns of `unit_numbers` holding x and y (screen widths) and is_selected."""
 
 
 def unit_numbers(units: torch.Tensor, screen_size: int) -> torch.Tensor:

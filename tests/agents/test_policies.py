@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 import arena
@@ -405,3 +406,63 @@ def test_pad_stack_pads_with_zeros_only_where_sizes_differ():
     assert mixed.shape == (2, 2, 3, 4)
     assert torch.equal(mixed[0, :, :1], torch.ones(2, 1, 4)) and not mixed[0, :, 1:].any()
     assert torch.equal(mixed[1], torch.full((2, 3, 4), 2.0))
+
+
+def test_relative_positions_are_offsets_from_the_selection_and_the_other_own_units():
+    """CollectMineralShards after selecting one Marine: every unit's offset from that Marine, and from the other one,
+    in screen widths, as the columns of the unit list give them; masked slots read zero."""
+    from agents.policies.encoding import UNIT_NUMBER_SELECTED, UNIT_NUMBER_X, UNIT_NUMBER_Y, unit_numbers
+    from agents.policies.entity import relative_positions
+
+    env = arena.make("CollectMineralShards", num_envs=2, interface=FORMAT)
+    obs, _ = env.reset(seed=4)
+    units = obs["feature_units"].float()
+    own = units[..., int(FeatureUnit.alliance)] == 1
+    first_marine = own.long().argmax(dim=1)
+    pixel = units[torch.arange(2), first_marine][:, [int(FeatureUnit.x), int(FeatureUnit.y)]]
+    obs, *_ = env.step(BatchedAction.make(int(FunctionId.select_point), batch=2, screen=pixel.long()))
+    units, mask = obs["feature_units"].float(), obs["feature_units_mask"].bool()
+    numbers = unit_numbers(units, SIZE)
+    selected = units[..., int(FeatureUnit.is_selected)] > 0
+    own = units[..., int(FeatureUnit.alliance)] == 1
+    assert torch.equal(numbers[..., UNIT_NUMBER_SELECTED] > 0.5, selected)
+    assert torch.equal(numbers[..., UNIT_NUMBER_X], units[..., int(FeatureUnit.x)] / SIZE)
+    assert torch.equal(numbers[..., UNIT_NUMBER_Y], units[..., int(FeatureUnit.y)] / SIZE)
+    assert (selected.sum(1) == 1).all() and ((own & ~selected & mask).sum(1) == 1).all()
+    features = relative_positions(numbers, units[..., int(FeatureUnit.alliance)].long(), mask)
+    xy = numbers[..., UNIT_NUMBER_X:UNIT_NUMBER_Y + 1]
+    for game in range(2):
+        me = xy[game, selected[game]][0]
+        other = xy[game, own[game] & ~selected[game] & mask[game]][0]
+        for row in mask[game].nonzero()[:, 0]:
+            expected = torch.cat([xy[game, row] - me, (xy[game, row] - me).norm()[None],
+                                  xy[game, row] - other, (xy[game, row] - other).norm()[None]])
+            torch.testing.assert_close(features[game, row], expected)
+        assert (features[game, ~mask[game]] == 0).all()
+
+
+def test_an_entity_policy_with_relative_positions_saves_loads_and_old_configs_still_load(observations, tmp_path):
+    torch.manual_seed(0)
+    policy = make_policy("entity", FORMAT, relative_positions=True)
+    plain = make_policy("entity", FORMAT)
+    assert policy.units.relative is not None and plain.units.relative is None
+    save_policy(policy, tmp_path / "rel")
+    loaded = load_policy(tmp_path / "rel")
+    assert loaded.config.relative_positions
+    encoded = policy.encode(observations[1])
+    with torch.no_grad():
+        torch.testing.assert_close(policy(encoded).value, loaded(encoded).value)
+    save_policy(plain, tmp_path / "old")
+    description = json.loads((tmp_path / "old.json").read_text())
+    del description["config"]["relative_positions"]  # as a policy saved before the option existed
+    (tmp_path / "old.json").write_text(json.dumps(description))
+    with safe_open(str(tmp_path / "old.safetensors"), framework="pt") as weights:
+        metadata = weights.metadata()
+        tensors = {key: weights.get_tensor(key) for key in weights.keys()}
+    for key, value in metadata.items():
+        saved = json.loads(value)
+        if isinstance(saved, dict) and "config" in saved:
+            del saved["config"]["relative_positions"]
+            metadata[key] = json.dumps(saved)
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    assert not load_policy(tmp_path / "old").config.relative_positions

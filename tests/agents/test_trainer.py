@@ -71,6 +71,12 @@ def test_resuming_needs_the_same_configuration_and_a_new_run_a_new_folder(tmp_pa
         Trainer(TrainConfig(scenario="MoveToBeacon", learning_rate=1e-3, **SMALL), tmp_path, resume=True)
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         Trainer(config, tmp_path / "empty", resume=True)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["relative_positions"]  # a run saved before the option existed resumes with its default
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert Trainer(config, tmp_path, resume=True).progress.updates == 1
+    with pytest.raises(ValueError, match="relative_positions is an option of the entity policy, not of 'fullyconv'"):
+        TrainConfig(scenario="MoveToBeacon", relative_positions=True, **SMALL)
 
 
 def test_vtrace_learns_with_a_lagging_actor(tmp_path):

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
+from agents.learn.config import entity_options
 from agents.learn.learner import common_shape, pad_to
 from agents.policies import make_policy
 from agents.policies.action_space import action_space
@@ -49,6 +50,8 @@ class CloningConfig:
     """The cloned policy reads the fraction of the episode left (as `arena train` policies do by default)."""
     relative_positions: bool = False
     """Entity policies: each unit also reads its offset from the selection and the player's other units."""
+    selection_summary: bool = False
+    """Entity policies: the core also reads the mean of the selected units' embeddings."""
 
 
 @dataclasses.dataclass
@@ -210,7 +213,7 @@ def new_policy_for(paths: list[Path], config: CloningConfig) -> Policy:
         spec = make_scenario(scenario_id).spec
     except KeyError:
         raise ReplayError(paths[0], f"the scenario {scenario_id} is not known to this arena") from None
-    options = {"relative_positions": True} if config.relative_positions else {}
+    options = entity_options(config.relative_positions, config.selection_summary)
     return make_policy(config.policy, interface, **action_space(config.action_space).policy_options(),
                        time_limit_loops=spec.time_limit_loops if config.see_time else None, **options
                        ).to(config.device)

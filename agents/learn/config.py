@@ -105,6 +105,9 @@ class TrainConfig(LearningSettings):
     relative_positions: bool = False
     """Entity policies: each unit also reads its offset from the selected units and from the player's other units
     (EntityConfig.relative_positions)."""
+    selection_summary: bool = False
+    """Entity policies: the core also reads the mean of the selected units' embeddings
+    (EntityConfig.selection_summary)."""
     stagger: bool = True
     """One-player scenarios: each game's first episode starts part of the way in (arena.env.staggered_start), so
     the games of a batch do not all end on the same step."""
@@ -132,8 +135,9 @@ class TrainConfig(LearningSettings):
             raise ValueError("warm_start records one-player episodes; for a two-player scenario record games with "
                              "`arena play --agents ... --replay-dir DIR`, clone them with `arena train bc`, and pass "
                              "--init (and --kl-to)")
-        if self.relative_positions and self.policy != "entity":
-            raise ValueError(f"relative_positions is an option of the entity policy, not of {self.policy!r}")
+        for option in ("relative_positions", "selection_summary"):
+            if getattr(self, option) and self.policy != "entity":
+                raise ValueError(f"{option} is an option of the entity policy, not of {self.policy!r}")
         if self.critic_warmup < 0:
             raise ValueError(f"critic_warmup must be 0 or more agent steps, got {self.critic_warmup}")
         if self.warm_start and (self.warm_start_episodes < 1 or self.warm_start_epochs < 1):
@@ -147,11 +151,18 @@ class TrainConfig(LearningSettings):
     @property
     def policy_options(self) -> dict:
         """The policy config fields this run sets: its action space, with see_time the time limit, and (entity
-        policies) relative_positions when it is on."""
+        policies) relative_positions and selection_summary when they are on."""
         spec = make_scenario(resolve_id(self.scenario)).spec
         return {**action_space(self.action_space).policy_options(),
                 "time_limit_loops": spec.time_limit_loops if self.see_time else None,
-                **({"relative_positions": True} if self.relative_positions else {})}
+                **entity_options(self.relative_positions, self.selection_summary)}
+
+
+def entity_options(relative_positions: bool, selection_summary: bool) -> dict[str, bool]:
+    """The entity policy's optional inputs that are on (those off are left to the policy's defaults, so a run
+    without them makes the same config as before they existed)."""
+    return {name: True for name, on in (("relative_positions", relative_positions),
+                                        ("selection_summary", selection_summary)) if on}
 
 
 TRAIN_DEFAULTS: Mapping[str, Any] = types.MappingProxyType({field.name: field.default

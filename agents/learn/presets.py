@@ -54,7 +54,7 @@ PRESETS: Mapping[str, Preset] = types.MappingProxyType({preset.scenario: preset 
     _preset("CollectMineralsAndGas", 4_000_000, "economy: cloned from the scripted agent, then PPO near the clone",
             reward_scale=0.01, screen_size=32, minimap_size=32, action_space="no_camera", unroll=32,
             warm_start="scripted", warm_start_episodes=16, warm_start_epochs=8, kl_coef=1.0, learning_rate=1e-4,
-            critic_warmup=32_768),
+            critic_warmup=32_768, selection_summary=True),
     _preset("BuildMarines", 4_000_000, "production: cloned from the scripted agent, then PPO near the clone",
             screen_size=32, minimap_size=32, action_space="no_camera", unroll=32, warm_start="scripted",
             warm_start_episodes=8, warm_start_epochs=4, kl_coef=0.1, learning_rate=2e-4),

@@ -73,7 +73,8 @@ def warm_start(config: TrainConfig, folder: str | Path,
     seconds["play"] = time.perf_counter() - start
     cloning = CloningConfig(policy=config.policy, epochs=config.warm_start_epochs, seed=config.seed,
                             device=config.device, action_space=config.action_space, see_time=config.see_time,
-                            relative_positions=config.relative_positions)
+                            relative_positions=config.relative_positions,
+                            selection_summary=config.selection_summary)
     paths = list(recorder.saved)
     policy = new_policy_for(paths, cloning)
     start = time.perf_counter()

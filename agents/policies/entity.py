@@ -70,6 +70,10 @@ class EntityConfig(PolicyConfig):
     """Each unit also reads where it stands relative to the selected units' centre and to the centre of the player's
     other units (offsets and distances, in screen widths): which shard is nearest to the selected Marine is then
     one feature away, instead of a distance the attention must compute. Off in policies saved before it."""
+    selection_summary: bool = False
+    """The core also reads the mean of the selected units' embeddings: what the selection is and does (a Command
+    Center's queue, a Marine's orders) decides most commands, and the summary token would have to find it among
+    every unit on the screen. Off in policies saved before it."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -148,10 +152,16 @@ def relative_positions(numbers: torch.Tensor, alliance: torch.Tensor, mask: torc
     return torch.where(mask[..., None], torch.cat([offsets(selected), offsets(others)], dim=-1), 0.0)
 
 
+def masked_mean(units: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[B, U, D], [B, U] bool -> [B, D] the mean of the units of the mask (zeros where it holds none)."""
+    weights = mask.float()[..., None]
+    return (units * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
 class UnitEncoder(nn.Module):
     """Units (type, alliance, numbers) -> per-unit embeddings [B, U, D] and a summary [B, 2D] (a learned summary
     token that attends to the units, which also keeps attention defined when no unit is on screen, and the mean of
-    the units)."""
+    the units), [B, 3D] with `selection_summary` (and the mean of the selected units)."""
 
     def __init__(self, config: EntityConfig):
         super().__init__()
@@ -160,6 +170,7 @@ class UnitEncoder(nn.Module):
         self.alliance_embedding = nn.Embedding(UNIT_ALLIANCES, dim)
         self.numbers = nn.Linear(NUM_UNIT_NUMBERS, dim)
         self.relative = nn.Linear(RELATIVE_FEATURES, dim) if config.relative_positions else None
+        self.selection_summary = config.selection_summary
         self.summary_token = nn.Parameter(torch.randn(dim) * 0.02)
         self.blocks = nn.ModuleList(TransformerBlock(dim, config.unit_heads) for _ in range(config.unit_layers))
         self.norm = nn.LayerNorm(dim)
@@ -178,9 +189,11 @@ class UnitEncoder(nn.Module):
             tokens = block(tokens, keep)
         tokens = self.norm(tokens)
         units = tokens[:, 1:]
-        weights = mask.float()[..., None]
-        mean = (units * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        return units, torch.cat([tokens[:, 0], mean], dim=-1)
+        summary = [tokens[:, 0], masked_mean(units, mask)]
+        if self.selection_summary:
+            selected = (encoded["unit_numbers"][..., UNIT_NUMBER_SELECTED] > 0.5) & mask
+            summary.append(masked_mean(units, selected))
+        return units, torch.cat(summary, dim=-1)
 
 
 class PointHead(nn.Module):
@@ -223,7 +236,8 @@ class EntityPolicy(Policy):
             LayerEmbedding(config.screen_layers, config.unit_type_ids, config.embedding_dim), channels)
         self.minimap_encoder = spatial_encoder(
             LayerEmbedding(config.minimap_layers, config.unit_type_ids, config.embedding_dim), channels)
-        core_input = 2 * config.unit_dim + 2 * channels[1] + PLAYER_FIELDS + NUM_FUNCTIONS + self.time_features
+        summaries = 3 if config.selection_summary else 2
+        core_input = summaries * config.unit_dim + 2 * channels[1] + PLAYER_FIELDS + NUM_FUNCTIONS + self.time_features
         self.core = nn.Sequential(nn.Linear(core_input, core), nn.ReLU(), nn.Linear(core, core), nn.ReLU())
         self.function_head = init_head(nn.Linear(core, NUM_FUNCTIONS))
         self.function_embedding = nn.Embedding(NUM_FUNCTIONS, core)

@@ -35,7 +35,7 @@ def command_bc(args: argparse.Namespace) -> int:
     config = CloningConfig(policy=args.policy, player=args.player - 1, epochs=args.epochs,
                            batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, device=args.device,
                            batch_games=args.batch_games, action_space=args.action_space, see_time=args.see_time,
-                           relative_positions=args.relative_positions)
+                           relative_positions=args.relative_positions, selection_summary=args.selection_summary)
     if config.batch_games < 1:
         print(f"arena train bc: --batch-games must be at least 1, got {config.batch_games}", file=sys.stderr)
         return 2
@@ -86,6 +86,9 @@ def build_bc_parser() -> argparse.ArgumentParser:
     bc.add_argument("--relative-positions", action=argparse.BooleanOptionalAction,
                     default=defaults.relative_positions, help="entity policy: each unit also reads its offset from "
                     "the selected units and from the player's other units (default off)")
+    bc.add_argument("--selection-summary", action=argparse.BooleanOptionalAction,
+                    default=defaults.selection_summary, help="entity policy: the core also reads the mean of the "
+                    "selected units' embeddings (default off)")
     bc.add_argument("--epochs", type=int, default=defaults.epochs, help=f"passes over the examples ({defaults.epochs})")
     bc.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
     bc.add_argument("--batch-size", type=int, default=defaults.batch_size, help="examples per gradient step")

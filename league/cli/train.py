@@ -26,7 +26,7 @@ FLAG_FIELDS = {"policy": "policy", "algo": "algo", "num_envs": "num_envs", "unro
                "entropy_coef": "entropy_coef", "opponent": "opponent", "kl_to": "kl_to", "kl_coef": "kl_coef",
                "seed": "seed", "device": "device", "init": "init", "action_space": "action_space",
                "reward_scale": "reward_scale", "see_time": "see_time", "stagger": "stagger",
-               "relative_positions": "relative_positions",
+               "relative_positions": "relative_positions", "selection_summary": "selection_summary",
                "warm_start_episodes": "warm_start_episodes", "warm_start_epochs": "warm_start_epochs",
                "critic_warmup": "critic_warmup"}
 """Command-line options (argparse dest) -> the TrainConfig field each sets."""
@@ -159,6 +159,9 @@ def add_train_command(train: argparse.ArgumentParser) -> None:
     train.add_argument("--relative-positions", action=argparse.BooleanOptionalAction, default=None,
                        help="entity policy: each unit also reads its offset from the selected units and from the "
                             "player's other units (default off)")
+    train.add_argument("--selection-summary", action=argparse.BooleanOptionalAction, default=None,
+                       help="entity policy: the core also reads the mean of the selected units' embeddings (default "
+                            "off)")
     train.add_argument("--stagger", action=argparse.BooleanOptionalAction, default=None,
                        help=f"one-player scenarios: the games' first episodes start staggered (default "
                             f"{'on' if TRAIN_DEFAULTS['stagger'] else 'off'})")

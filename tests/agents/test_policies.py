@@ -466,3 +466,28 @@ def test_an_entity_policy_with_relative_positions_saves_loads_and_old_configs_st
             metadata[key] = json.dumps(saved)
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
     assert not load_policy(tmp_path / "old").config.relative_positions
+
+
+def test_the_selection_summary_is_the_mean_of_the_selected_units_and_ignores_padding(observations):
+    """`selection_summary`: the core reads the mean of the selected units' embeddings, so the outputs change with the
+    selection alone; masked slots added back change nothing."""
+    from agents.policies.encoding import UNIT_NUMBER_SELECTED
+    from agents.policies.entity import masked_mean
+
+    units = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]])
+    assert torch.equal(masked_mean(units, torch.tensor([[True, False, True]])), torch.tensor([[3.0, 4.0]]))
+    assert torch.equal(masked_mean(units, torch.zeros(1, 3, dtype=torch.bool)), torch.zeros(1, 2))
+    torch.manual_seed(0)
+    policy = make_policy("entity", FORMAT, selection_summary=True)
+    assert policy.core[0].in_features == make_policy("entity", FORMAT).core[0].in_features + policy.config.unit_dim
+    encoded = policy.encode(observations[1])  # the Marine selected
+    assert (encoded["unit_numbers"][..., UNIT_NUMBER_SELECTED] > 0.5).any(dim=1).all()
+    wider = {key: pad_stack([value, value.new_zeros((value.shape[0], value.shape[1] + 3, *value.shape[2:]))])[0]
+             if key.startswith("unit_") else value for key, value in encoded.items()}
+    with torch.no_grad():
+        units, summary = policy.units(encoded)
+        selected = (encoded["unit_numbers"][..., UNIT_NUMBER_SELECTED] > 0.5) & encoded["unit_mask"]
+        D = policy.config.unit_dim
+        assert summary.shape[-1] == 3 * D
+        torch.testing.assert_close(summary[:, 2 * D:], masked_mean(units, selected))
+        torch.testing.assert_close(policy(encoded).value, policy(wider).value)

@@ -31,6 +31,7 @@ from agents.policies.encoding import (DEFAULT_UNIT_TYPE_IDS, NUM_UNIT_NUMBERS, U
                                       init_head, inverse_sqrt, required, unit_numbers, unit_pixels,
                                       unit_type_index, unit_type_lookup, unit_type_vocabulary_size)
 from agents.policies.fully_conv import FULLY_CONV_MINIMAP_LAYERS, spatial_encoder
+from arena.interface.features import PlayerRelative
 from arena.interface.functions import NUM_FUNCTIONS
 from arena.interface.observation import PLAYER_FIELDS
 from arena.interface.unit_list import FeatureUnit
@@ -131,8 +132,6 @@ class TransformerBlock(nn.Module):
 
 RELATIVE_FEATURES = 6
 """(dx, dy, distance) to the selected units' centre and to the centre of the player's unselected units."""
-SELF_ALLIANCE = 1
-"""feature_units' alliance of the player's own units."""
 
 
 def relative_positions(numbers: torch.Tensor, alliance: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -140,7 +139,7 @@ def relative_positions(numbers: torch.Tensor, alliance: torch.Tensor, mask: torc
     units and from the centre of the player's unselected units (zero where there are none)."""
     xy = numbers[..., UNIT_NUMBER_X:UNIT_NUMBER_Y + 1]
     selected = (numbers[..., UNIT_NUMBER_SELECTED] > 0.5) & mask
-    others = (alliance == SELF_ALLIANCE) & ~selected & mask
+    others = (alliance == PlayerRelative.SELF) & ~selected & mask
 
     def offsets(group: torch.Tensor) -> torch.Tensor:
         weights = group.float()[..., None]

@@ -469,8 +469,8 @@ def test_an_entity_policy_with_relative_positions_saves_loads_and_old_configs_st
 
 
 def test_the_selection_summary_is_the_mean_of_the_selected_units_and_ignores_padding(observations):
-    """`selection_summary`: the core reads the mean of the selected units' embeddings, so the outputs change with the
-    selection alone; masked slots added back change nothing."""
+    """`selection_summary`: the unit encoder's summary gains the mean of the selected units' embeddings (what the core
+    reads); masked slots added back change nothing."""
     from agents.policies.encoding import UNIT_NUMBER_SELECTED
     from agents.policies.entity import masked_mean
 
